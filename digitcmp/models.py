@@ -1,0 +1,117 @@
+"""The study's sixteen architectures: {shallow,mlp,conv1,conv2}_{sharing,nosharing}_{aux,noaux}.
+
+Every model is the same three parts (the study's Figure 1):
+- a branch: one 1×14×14 digit → a feature vector;
+- an optional auxiliary head: features → 10 digit logits (`_aux` models);
+- a main head: the two digits' features, concatenated → 2 logits (first ≤ second?).
+`_sharing` models use one branch and one aux head for both digits; `_nosharing`
+models have two branches (and aux heads) of the same shape with their own weights.
+`hidden` is the width the grid search tunes. ReLU throughout.
+"""
+
+from typing import NamedTuple
+
+import torch
+from torch import nn
+
+from digitcmp.errors import UserError
+
+FAMILIES = ("shallow", "mlp", "conv1", "conv2")
+# Table 2's order: per family nosharing_noaux, sharing_noaux, nosharing_aux, sharing_aux.
+VARIANTS = ("nosharing_noaux", "sharing_noaux", "nosharing_aux", "sharing_aux")
+ARCHITECTURES = tuple(f"{family}_{variant}" for family in FAMILIES for variant in VARIANTS)
+
+
+class Output(NamedTuple):
+    main: torch.Tensor  # N×2 logits: class 1 means first digit ≤ second
+    digit1: torch.Tensor | None  # N×10 logits of the first digit (aux models only)
+    digit2: torch.Tensor | None
+
+
+def _shallow(hidden: int) -> tuple[nn.Module, int]:
+    return nn.Sequential(nn.Flatten(), nn.Linear(196, hidden), nn.ReLU()), hidden
+
+
+def _mlp(hidden: int) -> tuple[nn.Module, int]:
+    return nn.Sequential(
+        nn.Flatten(), nn.Linear(196, hidden), nn.ReLU(), nn.Linear(hidden, hidden), nn.ReLU()
+    ), hidden
+
+
+def _conv1(hidden: int) -> tuple[nn.Module, int]:
+    # 14 → conv3 12 → pool 6 → conv3 4 → pool 2: 64×2×2 = 256 features.
+    return nn.Sequential(
+        nn.Conv2d(1, 32, 3), nn.ReLU(), nn.MaxPool2d(2, 2),
+        nn.Conv2d(32, 64, 3), nn.ReLU(), nn.MaxPool2d(2, 2),
+        nn.Flatten(),
+    ), 256
+
+
+def _conv2(hidden: int) -> tuple[nn.Module, int]:
+    # Table 3: 14 → conv5 10 → conv3 8 → conv3 6 → pool 3 → conv2 2: 128×2×2 = 512 features.
+    return nn.Sequential(
+        nn.Conv2d(1, 16, 5), nn.ReLU(),
+        nn.Conv2d(16, 32, 3), nn.ReLU(),
+        nn.Conv2d(32, 64, 3), nn.ReLU(),
+        nn.MaxPool2d(2, 2),
+        nn.Conv2d(64, 128, 2), nn.ReLU(),
+        nn.Flatten(),
+    ), 512
+
+
+BRANCHES = {"shallow": _shallow, "mlp": _mlp, "conv1": _conv1, "conv2": _conv2}
+
+
+def _main_head(family: str, features: int, hidden: int) -> nn.Module:
+    """Shallow and MLP: one output layer; ConvNets: two fully connected layers."""
+    if family in ("shallow", "mlp"):
+        return nn.Linear(2 * features, 2)
+    return nn.Sequential(nn.Linear(2 * features, hidden), nn.ReLU(), nn.Linear(hidden, 2))
+
+
+class PairNet(nn.Module):
+    """Branch(es) → optional digit head(s) → main head on the concatenated features."""
+
+    def __init__(self, family: str, hidden: int, sharing: bool, aux: bool):
+        super().__init__()
+        self.sharing, self.aux = sharing, aux
+        copies = 1 if sharing else 2
+        branches = [BRANCHES[family](hidden) for _ in range(copies)]
+        features = branches[0][1]
+        self.branches = nn.ModuleList(branch for branch, _ in branches)
+        self.aux_heads = nn.ModuleList(nn.Linear(features, 10) for _ in range(copies)) if aux else None
+        self.head = _main_head(family, features, hidden)
+
+    def forward(self, x: torch.Tensor) -> Output:
+        n = x.shape[0]
+        if self.sharing:  # both digits through the one branch in a single batch
+            f = self.branches[0](x.reshape(2 * n, 1, 14, 14)).view(n, 2, -1)
+            f1, f2 = f[:, 0], f[:, 1]
+        else:
+            f1 = self.branches[0](x[:, 0:1])
+            f2 = self.branches[1](x[:, 1:2])
+        main = self.head(torch.cat([f1, f2], dim=1))
+        if self.aux_heads is None:
+            return Output(main, None, None)
+        return Output(main, self.aux_heads[0](f1), self.aux_heads[-1](f2))
+
+
+def parse(name: str) -> tuple[str, bool, bool]:
+    """'conv2_sharing_aux' → ('conv2', sharing=True, aux=True); unknown names are a UserError."""
+    if name not in ARCHITECTURES:
+        raise UserError(f"unknown architecture {name!r}; allowed: {', '.join(ARCHITECTURES)}")
+    family, sharing, aux = name.split("_")
+    return family, sharing == "sharing", aux == "aux"
+
+
+def has_aux(name: str) -> bool:
+    return parse(name)[2]
+
+
+def build(name: str, hidden: int) -> PairNet:
+    """The architecture `name` with `hidden` units; weights from torch's global RNG
+    (callers seed it, see `digitcmp.train`)."""
+    family, sharing, aux = parse(name)
+    if not isinstance(hidden, int) or hidden < 1:
+        raise UserError(f"hidden: {hidden!r} is not allowed; allowed: an integer >= 1")
+    return PairNet(family, hidden, sharing, aux)

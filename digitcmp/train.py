@@ -1,0 +1,137 @@
+"""Training and evaluation: an explicit loop, as in pytorch/examples/mnist.
+
+Loss (the study's equation 1): cross_entropy(main) + λ·(cross_entropy(digit1) +
+cross_entropy(digit2)); logits + cross-entropy is the study's softmax + cross-entropy,
+computed stably. Adam, minibatches that are index slices of in-memory tensors.
+
+Normalisation: inputs are standardised with the mean and std of the training input
+(one scalar each), the course's usual choice; evaluation sets use the same numbers.
+
+Determinism: initial weights come from torch's RNG seeded with `spec.seed` inside
+`fork_rng` (global state is restored afterwards), batch order from a generator
+seeded from the same seed; same spec and data → bit-identical weights.
+
+Divergence: if a batch's loss is NaN or infinite, training stops before that step,
+the run is marked `diverged`, and the accuracy of the last finite weights is reported.
+"""
+
+import math
+from dataclasses import dataclass, field
+
+import torch
+import torch.nn.functional as F
+
+from digitcmp.models import build, has_aux
+from digitcmp.seeds import derive_seed
+
+PairSet = tuple[torch.Tensor, torch.Tensor, torch.Tensor]  # input, target, classes
+
+
+@dataclass(frozen=True)
+class TrainSpec:
+    """Everything that, with the data, determines a training's result."""
+
+    arch: str
+    hidden: int
+    lr: float
+    lam: float
+    epochs: int
+    batch_size: int
+    seed: int
+
+
+@dataclass
+class TrainResult:
+    acc: dict[str, float]  # comparison accuracy per evaluated set
+    digit_acc: dict[str, float]  # digit accuracy per set (aux models; empty otherwise)
+    diverged: bool
+    epochs_run: int
+    history: list[dict[str, float]] = field(default_factory=list)  # per epoch, if tracked
+
+
+@torch.no_grad()
+def evaluate(model: torch.nn.Module, data: PairSet, batch_size: int = 1000) -> tuple[float, float | None]:
+    """(comparison accuracy, digit accuracy or None) of `model` on a normalised set."""
+    model.eval()
+    x, target, classes = data
+    correct = digits = 0
+    for start in range(0, len(x), batch_size):
+        out = model(x[start:start + batch_size])
+        correct += (out.main.argmax(1) == target[start:start + batch_size]).sum().item()
+        if out.digit1 is not None:
+            c = classes[start:start + batch_size]
+            digits += (out.digit1.argmax(1) == c[:, 0]).sum().item()
+            digits += (out.digit2.argmax(1) == c[:, 1]).sum().item()
+    model.train()
+    n = len(x)
+    return correct / n, (digits / (2 * n) if model.aux else None)
+
+
+def loss_fn(out, target: torch.Tensor, classes: torch.Tensor, lam: float) -> torch.Tensor:
+    loss = F.cross_entropy(out.main, target)
+    if out.digit1 is not None and lam:
+        loss = loss + lam * (F.cross_entropy(out.digit1, classes[:, 0]) + F.cross_entropy(out.digit2, classes[:, 1]))
+    return loss
+
+
+def init_model(spec: TrainSpec) -> torch.nn.Module:
+    """The model of `spec` with initial weights drawn from `spec.seed` alone."""
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(derive_seed(spec.seed, "init") % 2**63)
+        return build(spec.arch, spec.hidden)
+
+
+def normalise(train: PairSet, others: dict[str, PairSet]) -> tuple[PairSet, dict[str, PairSet]]:
+    mean, std = train[0].mean(), train[0].std()
+    scale = lambda s: ((s[0] - mean) / std, s[1], s[2])  # noqa: E731
+    return scale(train), {name: scale(s) for name, s in others.items()}
+
+
+def train(spec: TrainSpec, train_set: PairSet, eval_sets: dict[str, PairSet] | None = None,
+          track_epochs: bool = False, device: str = "cpu") -> tuple[TrainResult, torch.nn.Module]:
+    """Train `spec` on `train_set`; score it on `train_set` ("train") and each of `eval_sets`.
+
+    With `track_epochs`, accuracies are also recorded before training and after every
+    epoch (the study's Figure 2); otherwise only at the end.
+    """
+    train_set, eval_sets = normalise(train_set, eval_sets or {})
+    move = lambda s: tuple(t.to(device) for t in s)  # noqa: E731
+    train_set, eval_sets = move(train_set), {k: move(v) for k, v in eval_sets.items()}
+    model = init_model(spec).to(device)
+    lam = spec.lam if has_aux(spec.arch) else 0.0
+    optimizer = torch.optim.Adam(model.parameters(), lr=spec.lr)
+    batches = torch.Generator().manual_seed(derive_seed(spec.seed, "batches") % 2**63)
+    x, target, classes = train_set
+    n = len(x)
+
+    def score(epoch: int) -> dict[str, float]:
+        row = {"epoch": epoch}
+        for name, data in {"train": train_set, **eval_sets}.items():
+            row[f"{name}_acc"] = evaluate(model, data)[0]
+        return row
+
+    history = [score(0)] if track_epochs else []
+    diverged, epochs_run = False, 0
+    for epoch in range(1, spec.epochs + 1):
+        order = torch.randperm(n, generator=batches).to(device)
+        for start in range(0, n, spec.batch_size):
+            idx = order[start:start + spec.batch_size]
+            loss = loss_fn(model(x[idx]), target[idx], classes[idx], lam)
+            if not math.isfinite(loss.item()):
+                diverged = True
+                break
+            optimizer.zero_grad(set_to_none=True)
+            loss.backward()
+            optimizer.step()
+        if diverged:
+            break
+        epochs_run = epoch
+        if track_epochs:
+            history.append(score(epoch))
+
+    acc, digit_acc = {}, {}
+    for name, data in {"train": train_set, **eval_sets}.items():
+        acc[name], d = evaluate(model, data)
+        if d is not None:
+            digit_acc[name] = d
+    return TrainResult(acc, digit_acc, diverged, epochs_run, history), model
