@@ -88,11 +88,6 @@ def load_results(directory: str | Path, archs: Sequence[str]) -> dict[str, dict]
     return {a: json.loads((directory / f"{a}.json").read_text()) for a in archs}
 
 
-def extra_archs(directory: str | Path, archs: Sequence[str] = ARCHITECTURES) -> list[str]:
-    """Architectures with results in `directory` beyond `archs` (sorted): shown below Table 2."""
-    return sorted(p.stem for p in Path(directory).glob("*.json") if p.stem not in archs)
-
-
 # --- Table 2 --------------------------------------------------------------------
 
 
@@ -109,8 +104,9 @@ def table2(runs: Mapping[str, dict], searches: Mapping[str, dict] | None = None,
         search = (searches or {}).get(arch, {})
         rows.append({
             "arch": arch,
-            "mean": float(acc.mean()),
-            "std": float(acc.std(ddof=1)) if len(acc) > 1 else math.nan,
+            # The retrain stage's own mean/std where given (the curve stage ranks by them).
+            "mean": float(run.get("mean", acc.mean())),
+            "std": float(run["std"]) if "std" in run else float(acc.std(ddof=1)) if len(acc) > 1 else math.nan,
             "n_runs": len(acc),
             "n_diverged": int(run.get("n_diverged", 0)),
             "study_mean": float(study.loc[arch, "mean"]) if arch in study.index else math.nan,
@@ -129,9 +125,9 @@ def table2(runs: Mapping[str, dict], searches: Mapping[str, dict] | None = None,
 
 
 def best_arch(table: pd.DataFrame) -> str:
-    """Highest mean test accuracy; ties go to the lower std, then to the earlier row."""
-    order = sorted(range(len(table)), key=lambda i: (-table["mean"].iloc[i], table["std"].fillna(0).iloc[i], i))
-    return str(table.index[order[0]])
+    """Highest mean test accuracy, ties to the earlier row: the rule the curve stage uses
+    to pick Figure 2's model (`digitcmp.search.best_architecture`)."""
+    return str(table["mean"].idxmax())
 
 
 # --- Significance ---------------------------------------------------------------
@@ -277,13 +273,13 @@ def _acc(mean: float, std: float) -> str:
 
 
 def _p(p: float) -> str:
-    if p is None or math.isnan(p):
+    if p is None or not math.isfinite(p):
         return "—"
     return "< 0.0001" if p < 1e-4 else f"{p:.4f}"
 
 
 def _num_cell(value: Any, spec: str = "g") -> str:
-    if value is None or (isinstance(value, float) and math.isnan(value)):
+    if value is None or (isinstance(value, float) and not math.isfinite(value)):
         return "—"
     return format(value, spec)
 
@@ -325,10 +321,11 @@ def tests_markdown(tests: pd.DataFrame) -> str:
         other = {"noaux": "without aux", "aux": "with aux", "nosharing": "without sharing",
                  "sharing": "with sharing"}[t["given"]]
         what = f"{'sharing vs nosharing' if t['factor'] == 'sharing' else 'aux vs noaux'} ({other})"
-        sig = "yes" if t["p_holm"] < ALPHA else "no"
-        rows.append([FAMILY_LABELS.get(t["family"], t["family"]), what, f"{t['diff']:+.4f}",
-                     f"[{t['ci_low']:+.4f}, {t['ci_high']:+.4f}]", f"{t['t']:.2f}", f"{t['df']:.1f}",
-                     _p(t["p"]), _p(t["p_holm"]), _p(t["p_paired"]), _num_cell(t["g"], "+.2f"), sig])
+        sig = "yes" if t["p_holm"] < ALPHA else "no"  # NaN (no spread at all): no
+        ci = "—" if math.isnan(t["ci_low"]) else f"[{t['ci_low']:+.4f}, {t['ci_high']:+.4f}]"
+        rows.append([FAMILY_LABELS.get(t["family"], t["family"]), what, f"{t['diff']:+.4f}", ci,
+                     _num_cell(t["t"], ".2f"), _num_cell(t["df"], ".1f"), _p(t["p"]), _p(t["p_holm"]),
+                     _p(t["p_paired"]), _num_cell(t["g"], "+.2f"), sig])
     return _table(["Family", "Comparison", "Δ mean", "95% CI of Δ", "t", "df", "p (Welch)", "p (Holm)",
                    "p (paired)", "Hedges' g", f"Holm p < {ALPHA}"], rows, align="llrrrrrrrrl")
 

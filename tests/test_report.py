@@ -1,0 +1,219 @@
+"""The report: Table 2 beside the study's, the t-tests, the figures and the offline plots page."""
+
+import json
+import math
+import re
+
+import numpy as np
+import pytest
+from scipy import stats
+
+from digitcmp import report
+from digitcmp.models import ARCHITECTURES, FAMILIES, has_aux
+
+N_RUNS = 30
+PROTOCOL = report.Protocol(source="mnist5k", n_pairs=1000, seed=0, epochs=25, batch_size=100, val_fraction=0.3,
+                           repeats=N_RUNS, lr=[1e-5, 1e-3, 1e-1], hidden=[50, 100, 200, 300],
+                           lam=[0.25, 0.5, 0.75, 1.0])
+
+
+def synthetic_runs(seed: int = 1, archs=ARCHITECTURES) -> tuple[dict, dict]:
+    """metrics/runs and metrics/search JSON as the pipeline writes them, with test
+    accuracies drawn around the study's Table 2 (rounded like accuracies on 1,000 pairs)."""
+    study = report.study_table2()
+    rng = np.random.default_rng(seed)
+    runs, searches = {}, {}
+    for arch in archs:
+        mean, std = (study.loc[arch, "mean"], study.loc[arch, "std"]) if arch in study.index else (0.8, 0.01)
+        acc = np.clip(rng.normal(mean, std, N_RUNS), 0, 1).round(3).tolist()
+        lam = 0.5 if arch in ARCHITECTURES and has_aux(arch) else None
+        runs[arch] = {"arch": arch, "lr": 1e-3, "hidden": 100, "lambda": lam, "test_acc": acc,
+                      "train_acc": [1.0] * N_RUNS, "n_diverged": 0,
+                      "mean": float(np.mean(acc)), "std": float(np.std(acc, ddof=1))}
+        if lam is not None:
+            runs[arch]["digit_acc"] = [0.9] * N_RUNS
+        grid = [{"lr": lr, "hidden": h, "lambda": lam, "val_acc": 0.8, "train_acc": 0.9,
+                 "diverged": lr == 0.1, "epochs_run": 25} for lr in PROTOCOL.lr for h in PROTOCOL.hidden]
+        searches[arch] = {"arch": arch, "grid": grid, "n_diverged": 4,
+                          "best": {"lr": 1e-3, "hidden": 100, "lambda": lam, "val_acc": 0.81}}
+    return runs, searches
+
+
+CURVE_CSV = "epoch,train_acc,val_acc\n" + "".join(
+    f"{e},{1 - 0.5 * math.exp(-e / 5):.4f},{0.83 - 0.33 * math.exp(-e / 5):.4f}\n" for e in range(51))
+CURVE_META = {"arch": "conv2_sharing_aux", "lr": 1e-3, "hidden": 100, "lambda": 0.5, "epochs": 50}
+
+
+def pairs(n: int = 8):
+    rng = np.random.default_rng(0)
+    classes = rng.integers(0, 10, (n, 2))
+    return (rng.uniform(0, 255, (n, 2, 14, 14)).astype(np.float32), classes,
+            (classes[:, 0] <= classes[:, 1]).astype(np.int64))
+
+
+@pytest.fixture(scope="module")
+def built():
+    runs, searches = synthetic_runs()
+    return runs, report.build_report(runs, searches, PROTOCOL, CURVE_CSV, CURVE_META, pairs())
+
+
+def table_rows(markdown: str, heading: str) -> list[list[str]]:
+    """The cells of the first table after `heading`."""
+    section = markdown.split(heading, 1)[1]
+    lines = [ln for ln in section.splitlines() if ln.startswith("|")]
+    rows, started = [], False
+    for ln in section.splitlines():
+        if ln.startswith("|"):
+            started = True
+            rows.append([c.strip().strip("*") for c in ln.strip("|").split("|")])
+        elif started:
+            break
+    assert lines, heading
+    return rows[2:]  # header and rule
+
+
+def test_results_md_has_table2_with_ours_and_the_studys_numbers(built):
+    runs, out = built
+    md = out["results.md"].decode()
+    rows = table_rows(md, "## Table 2")
+    study = report.study_table2()
+    assert [r[0] for r in rows] == [report.label(a) for a in ARCHITECTURES]  # all 16, the study's order
+    for arch, row in zip(ARCHITECTURES, rows):
+        acc = np.asarray(runs[arch]["test_acc"])
+        assert row[1] == f"{acc.mean():.4f} ± {acc.std(ddof=1):.4f}"
+        assert row[2] == f"{study.loc[arch, 'mean']:.4f} ± {study.loc[arch, 'std']:.4f}"
+        assert float(row[3]) == pytest.approx(acc.mean() - study.loc[arch, "mean"], abs=6e-5)
+        assert row[4] == str(N_RUNS)
+
+
+def test_study_table2_is_the_papers():
+    study = report.study_table2()
+    assert list(study.index) == list(ARCHITECTURES)
+    assert study.loc["conv2_sharing_aux"].tolist() == [0.8319, 0.0111]
+    assert study.loc["shallow_nosharing_noaux"].tolist() == [0.7188, 0.0584]
+    assert study["mean"].idxmax() == "conv2_sharing_aux"
+
+
+def test_t_tests_equal_a_direct_scipy_welch_on_the_stored_runs(built):
+    runs, out = built
+    summary = json.loads(out["metrics/summary.json"])
+    tests = summary["tests"]
+    assert set(tests) == set(FAMILIES)
+    md = out["results.md"].decode()
+    for family in FAMILIES:
+        assert set(tests[family]) == {k for k, *_ in report.COMPARISONS}
+        for key, _, _, treated, control in report.COMPARISONS:
+            a = runs[f"{family}_{treated}"]["test_acc"]
+            b = runs[f"{family}_{control}"]["test_acc"]
+            direct = stats.ttest_ind(a, b, equal_var=False)
+            got = tests[family][key]
+            assert got["t"] == pytest.approx(direct.statistic, rel=1e-12)
+            assert got["p"] == pytest.approx(direct.pvalue, rel=1e-12)
+            assert got["df"] == pytest.approx(direct.df, rel=1e-12)
+            assert got["diff"] == pytest.approx(np.mean(a) - np.mean(b), abs=1e-12)
+            assert got["p_paired"] == pytest.approx(stats.ttest_rel(a, b).pvalue, rel=1e-12)
+            assert f"{direct.statistic:.2f}" in md
+    all_p = [tests[f][k]["p"] for f in FAMILIES for k, *_ in report.COMPARISONS]
+    all_holm = [tests[f][k]["p_holm"] for f in FAMILIES for k, *_ in report.COMPARISONS]
+    assert all_holm == pytest.approx(report.holm(all_p))
+
+
+def test_hedges_g_by_hand():
+    a, b = [0.80, 0.82, 0.84, 0.83], [0.78, 0.80, 0.79, 0.77]
+    s1, s2 = np.var(a, ddof=1), np.var(b, ddof=1)
+    pooled = math.sqrt((3 * s1 + 3 * s2) / 6)
+    d = (np.mean(a) - np.mean(b)) / pooled
+    assert report.hedges_g(a, b) == pytest.approx(d * (1 - 3 / (4 * 8 - 9)))
+    assert math.isnan(report.hedges_g([0.8, 0.8], [0.8, 0.8]))  # no spread: undefined, not inf
+
+
+def test_holm_matches_the_textbook_example():
+    # Holm (1979)-style: sorted p × (m, m-1, ...), made monotone, capped at 1; NaN ignored.
+    got = report.holm([0.01, 0.04, 0.03, 0.005, math.nan])
+    assert got[:4] == pytest.approx([0.03, 0.06, 0.06, 0.02])
+    assert math.isnan(got[4])
+
+
+def test_summary_is_flat_per_architecture_with_a_best_entry(built):
+    runs, out = built
+    summary = json.loads(out["metrics/summary.json"])
+    for arch in ARCHITECTURES:
+        assert summary[arch]["mean"] == pytest.approx(np.mean(runs[arch]["test_acc"]))
+        assert summary[arch]["std"] == pytest.approx(np.std(runs[arch]["test_acc"], ddof=1))
+        assert isinstance(summary[arch]["n_runs"], int)
+    best = max(ARCHITECTURES, key=lambda a: runs[a]["mean"])
+    assert summary["best"] == {"arch": best, "mean": runs[best]["mean"], "std": runs[best]["std"]}
+
+
+def test_every_output_is_written_and_pngs_are_byte_identical_on_rerun(built):
+    runs, out = built
+    assert tuple(out) == report.OUTPUTS
+    for path, blob in out.items():
+        if path.endswith(".png"):
+            assert blob.startswith(b"\x89PNG\r\n\x1a\n")
+            assert b"Software" not in blob and b"tIME" not in blob
+    runs2, searches2 = synthetic_runs()
+    again = report.build_report(runs2, searches2, PROTOCOL, CURVE_CSV, CURVE_META, pairs())
+    assert again == out
+
+
+def test_csv_plot_data(built):
+    runs, out = built
+    acc = out["plots/accuracy.csv"].decode().splitlines()
+    assert acc[0] == "arch,mean,std,lo,hi,study_mean"
+    assert [ln.split(",")[0] for ln in acc[1:]] == [report.label(a) for a in ARCHITECTURES]
+    long = out["plots/runs.csv"].decode().splitlines()
+    assert long[0] == "arch,run,test_acc"
+    assert len(long) == 1 + N_RUNS * len(ARCHITECTURES)
+    assert long[1] == f"Shallow_NOsharing_NOaux,0,{runs['shallow_nosharing_noaux']['test_acc'][0]:.6g}"
+
+
+def test_extras_get_their_own_rows_below_table2():
+    runs, searches = synthetic_runs(archs=list(ARCHITECTURES) + ["conv3_sharing_aux"])
+    out = report.build_report(runs, searches, PROTOCOL, CURVE_CSV, CURVE_META, pairs(),
+                              extras=["conv3_sharing_aux"])
+    md = out["results.md"].decode()
+    assert len(table_rows(md, "## Table 2")) == 16
+    extra = table_rows(md, "Beyond the study")
+    assert [r[0] for r in extra] == ["conv3_sharing_aux"]
+    assert extra[0][2] == "—"  # no study number
+    summary = json.loads(out["metrics/summary.json"])
+    assert summary["conv3_sharing_aux"]["study_mean"] is None
+    assert "conv3_sharing_aux" in out["plots/runs.csv"].decode()
+
+
+def test_best_model_layers_are_the_studys_table3():
+    rows = report.describe_layers(report.build("conv2_sharing_aux", 100))
+    shapes = [(layer, shape) for _, layer, shape, _ in rows]
+    assert shapes == [
+        ("Conv2d", "1 × 16 × 5 × 5"), ("Conv2d", "16 × 32 × 3 × 3"), ("Conv2d", "32 × 64 × 3 × 3"),
+        ("MaxPool2d", "2 × 2, stride 2"), ("Conv2d", "64 × 128 × 2 × 2"), ("Linear", "512 × 10"),
+        ("Concatenation", "features of both digits"), ("Linear", "1024 × 100"), ("Linear", "100 × 2"),
+    ]
+
+
+def test_missing_results_name_the_architecture(tmp_path):
+    from digitcmp.errors import UserError
+
+    (tmp_path / "mlp_sharing_aux.json").write_text("{}")
+    with pytest.raises(UserError, match="conv2_sharing_aux"):
+        report.load_results(tmp_path, ["mlp_sharing_aux", "conv2_sharing_aux"])
+
+
+@pytest.mark.filterwarnings("ignore:Precision loss:RuntimeWarning")
+def test_nan_statistics_become_null_not_invalid_json():
+    runs, searches = synthetic_runs()
+    runs["mlp_sharing_aux"]["test_acc"] = [0.75] * N_RUNS  # no spread in either group:
+    runs["mlp_nosharing_aux"]["test_acc"] = [0.75] * N_RUNS  # t and p are undefined
+    for arch in ("mlp_sharing_aux", "mlp_nosharing_aux"):
+        runs[arch].update(mean=0.75, std=0.0)
+    table, tests = report.table2(runs, searches), report.comparisons(runs)
+    summary = report.summary(table, tests)
+    json.dumps(summary, allow_nan=False)
+    assert summary["tests"]["mlp"]["sharing_vs_nosharing_aux"]["p"] is None
+    assert not re.search(r"\bnan\b", report.tests_markdown(tests), re.IGNORECASE)
+
+
+def test_markdown_has_no_nan_text(built):
+    _, out = built
+    assert not re.search(r"\bnan\b", out["results.md"].decode(), re.IGNORECASE)
