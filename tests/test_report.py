@@ -2,10 +2,16 @@
 
 import json
 import math
+import os
 import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
 
 import numpy as np
 import pytest
+import yaml
 from scipy import stats
 
 from digitcmp import report
@@ -217,3 +223,68 @@ def test_nan_statistics_become_null_not_invalid_json():
 def test_markdown_has_no_nan_text(built):
     _, out = built
     assert not re.search(r"\bnan\b", out["results.md"].decode(), re.IGNORECASE)
+
+
+# --- The plots DVC shows: declared in dvc.yaml, rendered offline ------------------------
+
+ROOT = Path(__file__).resolve().parent.parent
+DVC = str(Path(sys.executable).parent / "dvc")
+
+
+def declared_plots() -> list:
+    """dvc.yaml's top-level `plots:` list."""
+    return yaml.safe_load((ROOT / "dvc.yaml").read_text())["plots"]
+
+
+def plot_files(plots: list) -> set[str]:
+    """Every file a `plots:` list reads: bare paths, and the files of each y mapping."""
+    files = set()
+    for entry in plots:
+        if isinstance(entry, str):
+            files.add(entry)
+            continue
+        (name, spec), = entry.items()
+        y = (spec or {}).get("y")
+        files |= set(y) if isinstance(y, dict) else {name}
+    return files
+
+
+def test_every_declared_plot_is_a_report_or_curve_output():
+    files = plot_files(declared_plots())
+    assert files <= set(report.OUTPUTS) | {"plots/curve.csv"}
+    assert {"plots/accuracy.png", "plots/boxplot.png", "plots/curve.png", "plots/pairs.png",
+            "plots/accuracy.csv", "plots/runs.csv", "plots/curve.csv"} <= files
+
+
+def test_dvc_plots_show_page_loads_no_script_from_the_network(tmp_path, built):
+    _, out = built
+    page_template = ROOT / "build" / "dvc_plots_page.html"
+    assert page_template.is_file(), "run `make setup`: it builds the offline plots page"
+    env = {**os.environ, "DVC_NO_ANALYTICS": "1"}
+    subprocess.run([DVC, "init", "--no-scm", "-q"], cwd=tmp_path, check=True, env=env)
+    # A throwaway project with ours config, templates and plots, and the report's outputs.
+    config = (ROOT / ".dvc" / "config").read_text()
+    assert "html_template = ../build/dvc_plots_page.html" in config
+    (tmp_path / ".dvc" / "config").write_text(config.replace("../build/dvc_plots_page.html", str(page_template)))
+    shutil.copytree(ROOT / ".dvc" / "plots", tmp_path / ".dvc" / "plots")
+    plots = declared_plots()
+    (tmp_path / "dvc.yaml").write_text(yaml.safe_dump({"plots": plots}, allow_unicode=True))
+    for path, blob in {**out, "plots/curve.csv": CURVE_CSV.encode()}.items():
+        (tmp_path / path).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / path).write_bytes(blob)
+    done = subprocess.run([DVC, "plots", "show", "-o", "page"], cwd=tmp_path, env=env,
+                          capture_output=True, text=True, check=True)
+    assert "failed" not in done.stderr + done.stdout
+    html = (tmp_path / "page" / "index.html").read_text()
+    scripts = re.findall(r"<script\b[^>]*>", html, re.IGNORECASE)
+    remote = [tag for tag in scripts if re.search(r"\bsrc\s*=\s*[\"']?\s*(https?:)?//", tag, re.IGNORECASE)]
+    assert remote == []
+    assert not re.search(r"\b(src|href)\s*=\s*[\"']?(https?:)?//", html, re.IGNORECASE)
+    assert "cdn.jsdelivr" not in html
+    for package in ("vega@", "vega-lite@", "vega-embed@"):  # the libraries are inlined
+        assert f'<script data-package="{package}' in html
+    vega_plots = [p for p in plots if not isinstance(p, str)]
+    assert html.count("vegaEmbed('#") == len(vega_plots)
+    images = re.findall(r'<img src="([^"]+)"', html.split("<h1>digitcmp", 1)[1])  # past the inlined libraries
+    assert len(images) == sum(isinstance(p, str) and p.endswith(".png") for p in plots)
+    assert all((tmp_path / "page" / src).is_file() for src in images)
