@@ -404,8 +404,11 @@ def protocol_markdown(p: Protocol) -> str:
         f"- Grid search (study §3.2) on a {1 - p.val_fraction:.0%}/{p.val_fraction:.0%} train/validation split "
         f"of one train draw: lr ∈ {{{', '.join(f'{v:g}' for v in p.lr)}}}, hidden ∈ "
         f"{{{', '.join(str(v) for v in p.hidden)}}}, λ ∈ {{{', '.join(f'{v:g}' for v in p.lam)}}} "
-        f"(aux models only): {grid} points per noaux model, {grid * len(p.lam)} per aux model.",
-        f"- Training: Adam, batch {p.batch_size}, {p.epochs} epochs, loss = main + λ·(aux₁ + aux₂).",
+        f"(aux models only): {grid} points per noaux model, {grid * len(p.lam)} per aux model. Winner: the "
+        f"highest validation accuracy among runs that did not diverge; ties go to the smaller hidden, then "
+        f"the smaller lr, then the smaller λ.",
+        f"- Training: Adam, batch {p.batch_size}, {p.epochs} epochs, loss = main + λ·(aux₁ + aux₂) "
+        f"(cross-entropy on logits); inputs standardised with the training set's mean and std.",
         f"- Retraining: the winner {p.repeats} times, each on a fresh draw of N train and N test pairs "
         f"and fresh initial weights; reported: mean and sample std (ddof = 1) of test accuracy.",
     ])
