@@ -1,7 +1,9 @@
 import itertools
+from pathlib import Path
 
 import pytest
 import torch
+import yaml
 
 from digitcmp import extras
 from digitcmp.errors import UserError
@@ -91,3 +93,23 @@ def test_dropout_training_is_deterministic(pairs1000):
     _, b = train(spec, tr)
     sa, sb = a.state_dict(), b.state_dict()
     assert all(torch.equal(sa[k], sb[k]) for k in sa)
+
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def test_proposed_extras_grids_build():
+    """Every grid point of params_extras.yaml names an extra and valid options."""
+    grids = yaml.safe_load((ROOT / "params_extras.yaml").read_text())["extras"]
+    assert set(grids) == set(extras.EXTRAS)
+    for name, grid in grids.items():
+        axes = {k: v for k, v in grid.items() if k not in ("lr", "hidden", "lambda")}
+        for hidden in grid["hidden"]:
+            for values in itertools.product(*axes.values()):
+                build(name, hidden, **dict(zip(axes, values)))
+
+
+def test_dense_profile_has_the_three_axes():
+    dense = yaml.safe_load((ROOT / "params_dense.yaml").read_text())
+    assert set(dense) == {"lr", "hidden", "lambda"}
+    assert all(isinstance(v, list) and len(v) >= 5 for v in dense.values())
