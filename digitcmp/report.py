@@ -389,6 +389,10 @@ class Protocol:
     lam: Sequence[float]
 
 
+def plural(n: int, word: str) -> str:
+    return f"{n} {word}{'' if n == 1 else 's'}"
+
+
 def grid_axes(searches: Mapping[str, dict]) -> tuple[list[float], list[int], list[float]]:
     """The lr, hidden and λ values the grid searches actually ran (sorted)."""
     points = [p for s in searches.values() for p in s.get("grid", [])]
@@ -413,12 +417,12 @@ def protocol_markdown(p: Protocol) -> str:
         f"- Grid search (study §3.2) on a {1 - p.val_fraction:.0%}/{p.val_fraction:.0%} train/validation split "
         f"of one train draw: lr ∈ {{{', '.join(f'{v:g}' for v in p.lr)}}}, hidden ∈ "
         f"{{{', '.join(str(v) for v in p.hidden)}}}, λ ∈ {{{', '.join(f'{v:g}' for v in p.lam)}}} "
-        f"(aux models only): {grid} points per noaux model, {grid * len(p.lam)} per aux model. Winner: the "
+        f"(aux models only): {plural(grid, 'point')} per noaux model, {grid * len(p.lam)} per aux model. Winner: the "
         f"highest validation accuracy among runs that did not diverge; ties go to the smaller hidden, then "
         f"the smaller lr, then the smaller λ.",
-        f"- Training: Adam, batch {p.batch_size}, {p.epochs} epochs, loss = main + λ·(aux₁ + aux₂) "
+        f"- Training: Adam, batch {p.batch_size}, {plural(p.epochs, 'epoch')}, loss = main + λ·(aux₁ + aux₂) "
         f"(cross-entropy on logits); inputs standardised with the training set's mean and std.",
-        f"- Retraining: the winner {p.repeats} times, each on a fresh draw of N train and N test pairs "
+        f"- Retraining: the winner {plural(p.repeats, 'time')}, each on a fresh draw of N train and N test pairs "
         f"and fresh initial weights; reported: mean and sample std (ddof = 1) of test accuracy.",
     ])
 
@@ -563,7 +567,7 @@ def fig_curve(curve: pd.DataFrame, meta: Mapping[str, Any], epochs_used: int | N
     ax.plot(curve["epoch"], curve["train_acc"], "-", color="C0", label="train")
     ax.plot(curve["epoch"], curve["val_acc"], "-", color="C1", label="validation")
     if epochs_used:
-        ax.axvline(epochs_used, color="grey", ls="--", lw=1, label=f"{epochs_used} epochs (the protocol)")
+        ax.axvline(epochs_used, color="grey", ls="--", lw=1, label=f"{plural(epochs_used, 'epoch')} (the protocol)")
     lam = meta.get("lambda")
     hp = f"lr {meta.get('lr', '?'):g}, hidden {meta.get('hidden', '?')}" + (f", λ {lam:g}" if lam is not None else "")
     ax.set_title(f"{label(meta.get('arch', '?'))} ({hp}): accuracy over epochs")
