@@ -217,12 +217,14 @@ def _value(row: pd.Series, key: str) -> Any:
 
 
 def _arch_entry(row: pd.Series) -> dict[str, Any]:
-    keys = ("mean", "std", "study_mean", "diff", "n_runs", "n_diverged", "lr", "hidden", "lambda")
-    return {k: _value(row, k) for k in keys}
+    # What an experiment can change; the study's constants and t/df stay in results.md,
+    # so `dvc metrics show` stays readable.
+    return {k: _value(row, k) for k in ("mean", "std", "n_diverged", "lr", "hidden", "lambda")}
 
 
 def summary(table: pd.DataFrame, tests: pd.DataFrame, extras: pd.DataFrame | None = None) -> dict[str, Any]:
-    """Flat enough for `dvc metrics diff`: `<arch>.mean`, `best.mean`, `tests.<family>.<test>.p`."""
+    """Flat enough for `dvc metrics diff`: `<arch>.mean`, `best.mean`, `tests.<family>.<test>.p`
+    (Welch), `.p_holm`, `.p_paired`, `.g` (Hedges) and `.diff` (difference of means)."""
     out: dict[str, Any] = {arch: _arch_entry(row) for arch, row in table.iterrows()}
     for arch, row in (extras if extras is not None else pd.DataFrame()).iterrows():
         out[arch] = _arch_entry(row)
@@ -231,7 +233,7 @@ def summary(table: pd.DataFrame, tests: pd.DataFrame, extras: pd.DataFrame | Non
     out["tests"] = {}
     for _, t in tests.iterrows():
         out["tests"].setdefault(t["family"], {})[t["test"]] = {
-            k: _num(t[k]) for k in ("diff", "t", "df", "p", "p_holm", "p_paired", "g")}
+            k: _num(t[k]) for k in ("diff", "p", "p_holm", "p_paired", "g")}
     return out
 
 

@@ -114,12 +114,12 @@ def test_t_tests_equal_a_direct_scipy_welch_on_the_stored_runs(built):
             b = runs[f"{family}_{control}"]["test_acc"]
             direct = stats.ttest_ind(a, b, equal_var=False)
             got = tests[family][key]
-            assert got["t"] == pytest.approx(direct.statistic, rel=1e-12)
             assert got["p"] == pytest.approx(direct.pvalue, rel=1e-12)
-            assert got["df"] == pytest.approx(direct.df, rel=1e-12)
             assert got["diff"] == pytest.approx(np.mean(a) - np.mean(b), abs=1e-12)
             assert got["p_paired"] == pytest.approx(stats.ttest_rel(a, b).pvalue, rel=1e-12)
-            assert f"{direct.statistic:.2f}" in md
+            assert got["g"] == pytest.approx(report.hedges_g(a, b), rel=1e-12)
+            row = f"| {direct.statistic:.2f} | {direct.df:.1f} | {report._p(direct.pvalue)} |"
+            assert row in md  # t, df and p in results.md's significance table
     all_p = [tests[f][k]["p"] for f in FAMILIES for k, *_ in report.COMPARISONS]
     all_holm = [tests[f][k]["p_holm"] for f in FAMILIES for k, *_ in report.COMPARISONS]
     assert all_holm == pytest.approx(report.holm(all_p))
@@ -147,7 +147,8 @@ def test_summary_is_flat_per_architecture_with_a_best_entry(built):
     for arch in ARCHITECTURES:
         assert summary[arch]["mean"] == pytest.approx(np.mean(runs[arch]["test_acc"]))
         assert summary[arch]["std"] == pytest.approx(np.std(runs[arch]["test_acc"], ddof=1))
-        assert isinstance(summary[arch]["n_runs"], int)
+        assert isinstance(summary[arch]["n_diverged"], int) and isinstance(summary[arch]["hidden"], int)
+        assert summary[arch]["lambda"] == (0.5 if has_aux(arch) else None)
     best = max(ARCHITECTURES, key=lambda a: runs[a]["mean"])
     assert summary["best"] == {"arch": best, "mean": runs[best]["mean"], "std": runs[best]["std"]}
 
@@ -185,7 +186,7 @@ def test_extras_get_their_own_rows_below_table2():
     assert [r[0] for r in extra] == ["conv3_sharing_aux"]
     assert extra[0][2] == "—"  # no study number
     summary = json.loads(out["metrics/summary.json"])
-    assert summary["conv3_sharing_aux"]["study_mean"] is None
+    assert summary["conv3_sharing_aux"]["mean"] == pytest.approx(np.mean(runs["conv3_sharing_aux"]["test_acc"]))
     assert "conv3_sharing_aux" in out["plots/runs.csv"].decode()
 
 
