@@ -90,6 +90,9 @@ def load_results(directory: str | Path, archs: Sequence[str]) -> dict[str, dict]
 
 # --- Table 2 --------------------------------------------------------------------
 
+# The keys every metrics/runs JSON has; any other key is an extra architecture's option.
+RUN_KEYS = ("arch", "lr", "hidden", "lambda", "test_acc", "train_acc", "digit_acc", "n_diverged", "mean", "std")
+
 
 def table2(runs: Mapping[str, dict], searches: Mapping[str, dict] | None = None,
            archs: Sequence[str] = ARCHITECTURES, study: pd.DataFrame | None = None) -> pd.DataFrame:
@@ -118,6 +121,7 @@ def table2(runs: Mapping[str, dict], searches: Mapping[str, dict] | None = None,
             "val_acc": search.get("best", {}).get("val_acc", math.nan),
             "grid_points": len(search.get("grid", [])) if search else math.nan,
             "grid_diverged": search.get("n_diverged", math.nan) if search else math.nan,
+            "options": ", ".join(f"{k}={run[k]}" for k in run if k not in RUN_KEYS),
         })
     frame = pd.DataFrame(rows).set_index("arch")
     frame["diff"] = frame["mean"] - frame["study_mean"]
@@ -309,12 +313,17 @@ def table2_markdown(table: pd.DataFrame, best: str | None = None) -> str:
 
 
 def hyperparams_markdown(table: pd.DataFrame) -> str:
-    rows = [[label(arch), _num_cell(_value(r, "lr")), _num_cell(_value(r, "hidden")),
-             _num_cell(_value(r, "lambda")), _num_cell(r["val_acc"], ".4f"), _num_cell(_value(r, "grid_points")),
-             _num_cell(_value(r, "grid_diverged")), _num_cell(r["digit_acc"], ".4f")]
-            for arch, r in table.iterrows()]
-    return _table(["Architecture", "lr", "hidden", "λ", "Validation accuracy", "Grid points",
-                   "Diverged in grid", "Test digit accuracy"], rows)
+    """The grid-search winners; an Options column when an extra architecture has options."""
+    with_options = bool(table["options"].astype(bool).any())
+    rows = []
+    for arch, r in table.iterrows():
+        rows.append([label(arch), _num_cell(_value(r, "lr")), _num_cell(_value(r, "hidden")),
+                     _num_cell(_value(r, "lambda"))] + ([r["options"] or "—"] if with_options else []) +
+                    [_num_cell(r["val_acc"], ".4f"), _num_cell(_value(r, "grid_points")),
+                     _num_cell(_value(r, "grid_diverged")), _num_cell(r["digit_acc"], ".4f")])
+    header = ["Architecture", "lr", "hidden", "λ"] + (["Options"] if with_options else []) + [
+        "Validation accuracy", "Grid points", "Diverged in grid", "Test digit accuracy"]
+    return _table(header, rows, align="lrrr" + ("l" if with_options else "") + "rrrr")
 
 
 def tests_markdown(tests: pd.DataFrame) -> str:

@@ -178,6 +178,7 @@ def test_csv_plot_data(built):
 
 def test_extras_get_their_own_rows_below_table2():
     runs, searches = synthetic_runs(archs=list(ARCHITECTURES) + ["conv3_sharing_aux"])
+    runs["conv3_sharing_aux"].update(activation="tanh", dropout=0.25, **{"lambda": 0.5})  # an extra: options
     out = report.build_report(runs, searches, PROTOCOL, CURVE_CSV, CURVE_META, pairs(),
                               extras=["conv3_sharing_aux"])
     md = out["results.md"].decode()
@@ -185,6 +186,9 @@ def test_extras_get_their_own_rows_below_table2():
     extra = table_rows(md, "Beyond the study")
     assert [r[0] for r in extra] == ["conv3_sharing_aux"]
     assert extra[0][2] == "—"  # no study number
+    hyper = table_rows(md, "## Chosen hyperparameters")
+    assert hyper[-1][:5] == ["conv3_sharing_aux", "0.001", "100", "0.5", "activation=tanh, dropout=0.25"]
+    assert hyper[0][4] == "—"
     summary = json.loads(out["metrics/summary.json"])
     assert summary["conv3_sharing_aux"]["mean"] == pytest.approx(np.mean(runs["conv3_sharing_aux"]["test_acc"]))
     assert "conv3_sharing_aux" in out["plots/runs.csv"].decode()
