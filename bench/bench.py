@@ -32,7 +32,7 @@ sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."
 
 from digitcmp.data import generate_pair_sets  # noqa: E402
 from digitcmp.flops import training_flops  # noqa: E402
-from digitcmp.many import STACKED_FAMILIES, train_many  # noqa: E402
+from digitcmp.many import stackable, train_many  # noqa: E402
 from digitcmp.models import ARCHITECTURES  # noqa: E402
 from digitcmp.train import TrainSpec, train  # noqa: E402
 
@@ -93,7 +93,7 @@ def engine_tasks(specs: list[TrainSpec], stack: bool) -> list[tuple[list[TrainSp
     """Tasks, longest first: conv trainings one each; a stacked family's specs per architecture."""
     tasks, groups = [], defaultdict(list)
     for spec in specs:
-        if stack and family(spec.arch) in STACKED_FAMILIES:
+        if stack and stackable(spec):
             groups[spec.arch].append(spec)
         else:
             tasks.append(([spec], False))
@@ -107,6 +107,24 @@ def engine(pool: Parallel, tasks, data) -> tuple[float, float]:
     t = time.perf_counter()
     busy = sum(s for _, s in pool(delayed(_engine_task)(specs, data, stack) for specs, stack in tasks))
     return time.perf_counter() - t, busy
+
+
+def per_core(specs: list[TrainSpec], data) -> None:
+    """Plain vs fast loop, one thread, this process, per family, alternating; CPU seconds."""
+    tr, te = data
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    _warm(fast=True)
+    print("per core (1 thread, CPU seconds): plain | fast | ratio")
+    for fam in ("shallow", "mlp", "conv1", "conv2"):
+        spent = {False: 0.0, True: 0.0}
+        for spec in (s for s in specs if family(s.arch) == fam):
+            for fast in (False, True):
+                t = time.process_time()
+                train(spec, tr, {"test": te}, fast=fast)
+                spent[fast] += time.process_time() - t
+        print(f"  {fam:8s} {spent[False]:7.2f} | {spent[True]:7.2f} | {spent[False] / spent[True]:5.2f}")
+    torch.set_num_threads(threads)
 
 
 def _warm(fast: bool = True, threads: int = 1) -> int:
@@ -128,8 +146,10 @@ def main() -> None:
     parser.add_argument("--per-arch", type=int, help="trainings per architecture")
     parser.add_argument("--epochs", type=int)
     parser.add_argument("--workers", type=int, default=len(os.sched_getaffinity(0)))
-    parser.add_argument("--stack", action=argparse.BooleanOptionalAction, default=False,
-                        help="train the shallow and MLP families with train_many")
+    parser.add_argument("--stack", action=argparse.BooleanOptionalAction, default=True,
+                        help="train narrow shallow and MLP specs with train_many")
+    parser.add_argument("--per-core", action="store_true",
+                        help="also compare plain and fast loops on one thread, in this process")
     args = parser.parse_args()
     mode = "smoke" if args.smoke else "quick" if args.quick else "full"
     per_arch, epochs, n_pairs = MODES[mode]
@@ -172,7 +192,7 @@ def main() -> None:
         return f"{gf:.1f} GFLOP/s, {gf / (cores * peak):.0%} of {cores} core(s)' peak"
 
     print(f"(a) study-style, 1 process x {threads} threads, plain loop: {t_study:.2f} s, {rate(t_study, threads)}")
-    print(f"(b) engine, {len(pids)} workers x 1 thread, fast path{' + stacking' if args.stack else ''}: "
+    print(f"(b) engine, {len(pids)} workers x 1 thread, fast path{' + stacking' if args.stack else ''}, no train-set scoring: "
           f"{t_engine:.2f} s, {rate(t_engine, args.workers)} (worker start-up {t_start:.2f} s, not included)")
     print("per family: seconds (a) | seconds (b) | ratio | GFLOP/s per busy core (b)")
     for fam in ("shallow", "mlp", "conv1", "conv2"):
@@ -180,6 +200,8 @@ def main() -> None:
               f"{flops[fam] / busy[fam] / 1e9:6.1f}")
     print(f"load average (1 min) before / after: {load_before:.2f} / {os.getloadavg()[0]:.2f} "
           f"on {os.cpu_count()} CPUs (other jobs slow both sides; the 2-thread side more)")
+    if args.per_core:
+        per_core(specs, data)
     print(f"speedup: {t_study / t_engine:.2f}")
 
 
