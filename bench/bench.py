@@ -24,17 +24,17 @@ import os
 import sys
 import time
 from collections import defaultdict
+from pathlib import Path
 
 import torch
 from joblib import Parallel, delayed
 
-sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # digitcmp, without an install
 
-from digitcmp.data import generate_pair_sets  # noqa: E402
 from digitcmp.flops import training_flops  # noqa: E402
-from digitcmp.many import stackable, train_many  # noqa: E402
 from digitcmp.models import ARCHITECTURES  # noqa: E402
 from digitcmp.train import TrainSpec, train  # noqa: E402
+from workload import FAMILY_ORDER, engine_task, engine_tasks, family, slice_data, slice_specs, warm  # noqa: E402
 
 MODES = {  # per-arch trainings, epochs, pairs
     "full": (2, 25, 1000),
@@ -58,15 +58,6 @@ def peak_gflops(seconds: float = 1.0) -> float:
     return best
 
 
-def family(arch: str) -> str:
-    return arch.split("_")[0]
-
-
-def slice_specs(per_arch: int, epochs: int) -> list[TrainSpec]:
-    return [TrainSpec(arch, 100, 1e-3, 0.5, epochs, 100, seed)
-            for arch in ARCHITECTURES for seed in range(per_arch)]
-
-
 def study_style(specs: list[TrainSpec], data) -> float:
     """Wall seconds of the plain loop, in this process with its default threads."""
     tr, te = data
@@ -76,36 +67,10 @@ def study_style(specs: list[TrainSpec], data) -> float:
     return time.perf_counter() - t
 
 
-def _engine_task(specs: list[TrainSpec], data, stack: bool) -> tuple[str, float]:
-    """One worker's share: a single conv training, or an architecture's stacked group."""
-    torch.set_num_threads(1)
-    tr, te = data
-    t = time.perf_counter()
-    if stack:
-        train_many(specs, tr, {"test": te}, score_train=False)
-    else:
-        for spec in specs:
-            train(spec, tr, {"test": te}, score_train=False)
-    return family(specs[0].arch), time.perf_counter() - t
-
-
-def engine_tasks(specs: list[TrainSpec], stack: bool) -> list[tuple[list[TrainSpec], bool]]:
-    """Tasks, longest first: conv trainings one each; a stacked family's specs per architecture."""
-    tasks, groups = [], defaultdict(list)
-    for spec in specs:
-        if stack and stackable(spec):
-            groups[spec.arch].append(spec)
-        else:
-            tasks.append(([spec], False))
-    tasks += [(group, True) for group in groups.values()]
-    order = {f: i for i, f in enumerate(("conv2", "conv1", "mlp", "shallow"))}
-    return sorted(tasks, key=lambda t: order[family(t[0][0].arch)])
-
-
-def engine(pool: Parallel, tasks, data) -> tuple[float, float]:
+def engine(pool: Parallel, tasks, n_pairs: int) -> tuple[float, float]:
     """(wall seconds, worker-seconds) of the tasks on the pool's workers."""
     t = time.perf_counter()
-    busy = sum(s for _, s in pool(delayed(_engine_task)(specs, data, stack) for specs, stack in tasks))
+    busy = sum(pool(delayed(engine_task)(specs, n_pairs, stacked) for specs, stacked in tasks))
     return time.perf_counter() - t, busy
 
 
@@ -113,10 +78,9 @@ def per_core(specs: list[TrainSpec], data) -> None:
     """Plain vs fast loop, one thread, this process, per family, alternating; CPU seconds."""
     tr, te = data
     threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    _warm(fast=True)
+    warm(fast=True)
     print("per core (1 thread, CPU seconds): plain | fast | ratio")
-    for fam in ("shallow", "mlp", "conv1", "conv2"):
+    for fam in reversed(FAMILY_ORDER):
         spent = {False: 0.0, True: 0.0}
         for spec in (s for s in specs if family(s.arch) == fam):
             for fast in (False, True):
@@ -125,18 +89,6 @@ def per_core(specs: list[TrainSpec], data) -> None:
                 spent[fast] += time.process_time() - t
         print(f"  {fam:8s} {spent[False]:7.2f} | {spent[True]:7.2f} | {spent[False] / spent[True]:5.2f}")
     torch.set_num_threads(threads)
-
-
-def _warm(fast: bool = True, threads: int = 1) -> int:
-    """First-call costs (imports, oneDNN kernels): a tiny training."""
-    torch.set_num_threads(threads)
-    g = torch.Generator().manual_seed(0)
-    tr = (torch.rand(100, 2, 14, 14, generator=g), torch.randint(0, 2, (100,), generator=g),
-          torch.randint(0, 10, (100, 2), generator=g))
-    for arch in ("mlp_sharing_aux", "conv1_sharing_aux"):
-        train(TrainSpec(arch, 10, 1e-3, 0.5, 1, 100, 0), tr, {}, fast=fast)
-    time.sleep(0.2)  # so that every worker gets one
-    return os.getpid()
 
 
 def main() -> None:
@@ -155,8 +107,7 @@ def main() -> None:
     per_arch, epochs, n_pairs = MODES[mode]
     per_arch, epochs = args.per_arch or per_arch, args.epochs or epochs
 
-    pairs = generate_pair_sets(n_pairs, source="mnist5k", seed=0)
-    data = (pairs[:3], pairs[3:])
+    data = slice_data(n_pairs)
     specs = slice_specs(per_arch, epochs)
     flops = defaultdict(float)
     for s in specs:
@@ -168,20 +119,20 @@ def main() -> None:
           f"{epochs} epochs: {len(specs)} trainings, {total_flops / 1e12:.3f} TFLOP")
     print(f"peak: {peak:.0f} GFLOP/s fp32 on one thread (best 1024x1024 matmul)")
 
-    _warm(fast=False, threads=threads)  # as a long stage pays them once
+    warm(fast=False, threads=threads)  # as a long stage pays them once
     t = time.perf_counter()
     pool = Parallel(n_jobs=args.workers, batch_size=1)
     pool.__enter__()
-    pids = set(pool(delayed(_warm)() for _ in range(args.workers)))
+    pids = set(pool(delayed(warm)(n_pairs=n_pairs) for _ in range(args.workers)))
     t_start = time.perf_counter() - t
 
     load_before = os.getloadavg()[0]
     study, eng, busy = {}, {}, {}
-    for i, fam in enumerate(("conv2", "conv1", "mlp", "shallow")):
+    for i, fam in enumerate(FAMILY_ORDER):
         part = [s for s in specs if family(s.arch) == fam]
         if i % 2 == 0:
             study[fam] = study_style(part, data)
-        eng[fam], busy[fam] = engine(pool, engine_tasks(part, args.stack), data)
+        eng[fam], busy[fam] = engine(pool, engine_tasks(part, args.stack), n_pairs)
         if i % 2 == 1:
             study[fam] = study_style(part, data)
     pool.__exit__(None, None, None)
@@ -193,9 +144,9 @@ def main() -> None:
 
     print(f"(a) study-style, 1 process x {threads} threads, plain loop: {t_study:.2f} s, {rate(t_study, threads)}")
     print(f"(b) engine, {len(pids)} workers x 1 thread, fast path{' + stacking' if args.stack else ''}, no train-set scoring: "
-          f"{t_engine:.2f} s, {rate(t_engine, args.workers)} (worker start-up {t_start:.2f} s, not included)")
+          f"{t_engine:.2f} s, {rate(t_engine, args.workers)} (worker start-up with data {t_start:.2f} s, not included)")
     print("per family: seconds (a) | seconds (b) | ratio | GFLOP/s per busy core (b)")
-    for fam in ("shallow", "mlp", "conv1", "conv2"):
+    for fam in reversed(FAMILY_ORDER):
         print(f"  {fam:8s} {study[fam]:7.2f} | {eng[fam]:7.2f} | {study[fam] / eng[fam]:5.2f} | "
               f"{flops[fam] / busy[fam] / 1e9:6.1f}")
     print(f"load average (1 min) before / after: {load_before:.2f} / {os.getloadavg()[0]:.2f} "
