@@ -13,6 +13,8 @@ Sources:
 - `mnist`: full MNIST (60,000 / 10,000) read by torchvision from `root`.
 """
 
+import hashlib
+import io
 from dataclasses import dataclass
 from pathlib import Path
 from typing import NamedTuple
@@ -22,6 +24,7 @@ import torch
 import torch.nn.functional as F
 
 from digitcmp.errors import UserError
+from digitcmp.io import read_json, write_bytes, write_json
 from digitcmp.seeds import rng
 
 SOURCES = ("mnist5k", "mnist")
@@ -152,3 +155,110 @@ def generate_pair_sets(n: int, source: str = "mnist5k", seed: int = 0,
     train_idx, test_idx = draw_indices(pools, n, seed, draw)
     return PairSets(*make_pairs(pools.train_images, pools.train_labels, train_idx),
                     *make_pairs(pools.test_images, pools.test_labels, test_idx))
+
+
+# --- The prepare stage's output: pools and drawn pair indices, checked on load ---
+
+PREPARED_ARRAYS = ("train_images", "train_labels", "test_images", "test_labels", "draws")
+
+
+def prepare_arrays(source: str, seed: int, n: int, repeats: int, root: str | Path = "data/mnist",
+                   download: bool = False) -> dict[str, np.ndarray]:
+    """The pools and, for the grid search (draw 0) and each retraining (draws 1..repeats),
+    the drawn pool indices: `draws[k] = [train indices, test indices]`, each 2n long.
+    Indices, not images, so 31 draws cost a few hundred kB."""
+    check_n_pairs(n, source)
+    pools = load_pools(source, seed, root, download)
+    draws = np.stack([np.stack(draw_indices(pools, n, seed, k)) for k in range(repeats + 1)])
+    return {"train_images": pools.train_images, "train_labels": pools.train_labels,
+            "test_images": pools.test_images, "test_labels": pools.test_labels, "draws": draws}
+
+
+def _sha256(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+def _npy_bytes(array: np.ndarray) -> bytes:
+    buf = io.BytesIO()
+    np.save(buf, array, allow_pickle=False)
+    return buf.getvalue()
+
+
+def save_prepared(directory: str | Path, arrays: dict[str, np.ndarray], meta: dict) -> None:
+    """Write each array as .npy (byte-identical for equal arrays) and a manifest with
+    their hashes, shapes and dtypes plus `meta` (the params they were made from)."""
+    directory = Path(directory)
+    files = {}
+    for name in PREPARED_ARRAYS:
+        blob = _npy_bytes(arrays[name])
+        write_bytes(directory / f"{name}.npy", blob)
+        files[name] = {"sha256": _sha256(blob), "shape": list(arrays[name].shape), "dtype": str(arrays[name].dtype)}
+    write_json(directory / "manifest.json", {"files": files, "params": meta})
+
+
+@dataclass(frozen=True)
+class Prepared:
+    """What the training stages read: pools, draws and the params they came from."""
+
+    pools: Pools
+    draws: np.ndarray  # (repeats + 1) × 2 × 2n pool indices
+    params: dict
+    fingerprint: str  # hash of the manifest: identifies these exact bytes
+
+    @property
+    def n_pairs(self) -> int:
+        return self.draws.shape[2] // 2
+
+    def search_sets(self, val_fraction: float):
+        """Draw 0's N train pairs split in two: the first part to fit, the last
+        round(N·val_fraction) to validate (the draw is a random permutation already)."""
+        x, target, classes = make_pairs(self.pools.train_images, self.pools.train_labels, self.draws[0, 0])
+        n_val = max(1, round(self.n_pairs * val_fraction))
+        n_fit = self.n_pairs - n_val
+        if n_fit < 1:
+            raise UserError(f"train.val_fraction: {val_fraction} leaves no training pairs of {self.n_pairs}; "
+                            f"allowed: a fraction that keeps at least one")
+        return (x[:n_fit], target[:n_fit], classes[:n_fit]), (x[n_fit:], target[n_fit:], classes[n_fit:])
+
+    def retrain_sets(self, k: int):
+        """Retraining k (1..repeats): all N train pairs and the N test pairs of draw k."""
+        train_idx, test_idx = self.draws[k]
+        return (make_pairs(self.pools.train_images, self.pools.train_labels, train_idx),
+                make_pairs(self.pools.test_images, self.pools.test_labels, test_idx))
+
+
+def _damaged(directory: Path, what: str) -> UserError:
+    return UserError(f"{directory}: {what}; rerun `dvc repro prepare` (or `dvc checkout {directory}`)")
+
+
+def load_prepared(directory: str | Path, expect: dict | None = None) -> Prepared:
+    """Read the prepare stage's output, checking every file's hash, shape and dtype, and
+    that it was made from the params in `expect` (a subset of its manifest's params)."""
+    directory = Path(directory)
+    manifest_path = directory / "manifest.json"
+    if not manifest_path.exists():
+        raise _damaged(directory, "manifest.json is missing")
+    try:
+        manifest = read_json(manifest_path)
+        files = manifest["files"]
+    except (ValueError, KeyError, TypeError):
+        raise _damaged(directory, "manifest.json is unreadable")
+    arrays = {}
+    for name in PREPARED_ARRAYS:
+        path = directory / f"{name}.npy"
+        if not path.exists():
+            raise _damaged(directory, f"{path.name} is missing")
+        blob = path.read_bytes()
+        if _sha256(blob) != files.get(name, {}).get("sha256"):
+            raise _damaged(directory, f"{path.name} does not match its hash in manifest.json (truncated or edited?)")
+        array = np.load(io.BytesIO(blob), allow_pickle=False)
+        if list(array.shape) != files[name]["shape"] or str(array.dtype) != files[name]["dtype"]:
+            raise _damaged(directory, f"{path.name} has shape {list(array.shape)} {array.dtype}, "
+                                      f"expected {files[name]['shape']} {files[name]['dtype']}")
+        arrays[name] = array
+    for key, value in (expect or {}).items():
+        if manifest["params"].get(key) != value:
+            raise UserError(f"{directory} was prepared with {key}={manifest['params'].get(key)!r} but params say "
+                            f"{value!r}; run `dvc repro prepare`")
+    draws = arrays.pop("draws")
+    return Prepared(Pools(**arrays), draws, manifest["params"], _sha256(manifest_path.read_bytes()))

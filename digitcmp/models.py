@@ -105,13 +105,25 @@ def parse(name: str) -> tuple[str, bool, bool]:
 
 
 def has_aux(name: str) -> bool:
+    from digitcmp import extras  # extras: issue 7; imported late, it imports Output from here
+
+    if name in extras.EXTRAS:
+        return True  # every extra has digit heads
     return parse(name)[2]
 
 
-def build(name: str, hidden: int) -> PairNet:
+def build(name: str, hidden: int, **options) -> nn.Module:
     """The architecture `name` with `hidden` units; weights from torch's global RNG
-    (callers seed it, see `digitcmp.train`)."""
-    family, sharing, aux = parse(name)
-    if not isinstance(hidden, int) or hidden < 1:
+    (callers seed it, see `digitcmp.train`). `options` are for the extra architectures
+    of `digitcmp.extras` only; the study's sixteen take none."""
+    from digitcmp import extras
+
+    if not isinstance(hidden, int) or isinstance(hidden, bool) or hidden < 1:
         raise UserError(f"hidden: {hidden!r} is not allowed; allowed: an integer >= 1")
+    if name in extras.EXTRAS:
+        return extras.build(name, hidden, **options)
+    family, sharing, aux = parse(name)
+    if options:
+        raise UserError(f"{name}: takes no options (got {', '.join(sorted(options))}); "
+                        f"options are for {', '.join(extras.EXTRAS)}")
     return PairNet(family, hidden, sharing, aux)

@@ -1,0 +1,26 @@
+"""What every stage script shares: user errors as one line, interrupts as a hint."""
+
+import sys
+from collections.abc import Callable
+
+from digitcmp.errors import UserError
+
+
+def run_stage(main: Callable[[list[str]], None]) -> None:
+    """Call `main(argv)`; a UserError prints `error: ...` and exits 2 (no traceback)."""
+    try:
+        main(sys.argv[1:])
+    except UserError as err:
+        print(f"error: {err}", file=sys.stderr)
+        sys.exit(2)
+    except KeyboardInterrupt:
+        print("interrupted: finished trainings are cached; rerun `dvc repro` to continue", file=sys.stderr)
+        sys.exit(130)
+
+
+def one_arch(argv: list[str], allowed: tuple[str, ...]) -> str:
+    """The single architecture-name argument of a per-architecture stage."""
+    if len(argv) != 1 or argv[0] not in allowed:
+        got = " ".join(argv) or "nothing"
+        raise UserError(f"architecture: {got!r} is not allowed; allowed: one of {', '.join(allowed)}")
+    return argv[0]

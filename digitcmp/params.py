@@ -1,0 +1,144 @@
+"""params.yaml, validated once at the edge.
+
+`load()` reads the file with the same YAML 1.2 reader DVC uses (so `-S lr=1e-3` means
+what DVC wrote), checks every key against `SCHEMA` and returns plain dicts. Any
+mistake is a `UserError` whose one line names the key, the value and what is allowed.
+
+The grid axes `lr`, `hidden` and `lambda` are top-level so that `dvc exp run -S`
+reaches them directly; each takes a list or a single value (a single value pins the
+axis). They come back as lists.
+"""
+
+import difflib
+import math
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from ruamel.yaml import YAML
+from ruamel.yaml.error import YAMLError
+
+from digitcmp.data import SOURCES, check_n_pairs
+from digitcmp.errors import UserError
+
+
+@dataclass(frozen=True)
+class Rule:
+    check: Callable[[Any], bool]
+    allowed: str
+    axis: bool = False  # a list of values or a single one
+    default: Any = None  # None: the key is required
+
+
+def _is_int(v: Any) -> bool:
+    return isinstance(v, int) and not isinstance(v, bool)
+
+
+def _is_num(v: Any) -> bool:
+    return (_is_int(v) or isinstance(v, float)) and math.isfinite(v)
+
+
+def number(low: float, inclusive: bool = True, high: float | None = None) -> Callable[[Any], bool]:
+    def check(v: Any) -> bool:
+        if not _is_num(v):
+            return False
+        above = v >= low if inclusive else v > low
+        return above and (high is None or v < high)
+    return check
+
+
+def integer(low: int) -> Callable[[Any], bool]:
+    return lambda v: _is_int(v) and v >= low
+
+
+def one_of(*choices: Any) -> Callable[[Any], bool]:
+    return lambda v: isinstance(v, str) and v in choices
+
+
+SCHEMA: dict[str, Any] = {
+    "lr": Rule(number(0, inclusive=False), "a number > 0", axis=True),
+    "hidden": Rule(integer(1), "an integer >= 1", axis=True),
+    "lambda": Rule(number(0), "a number >= 0", axis=True),
+    "data": {
+        "source": Rule(one_of(*SOURCES), " or ".join(SOURCES)),
+        "root": Rule(lambda v: isinstance(v, str) and v != "", "a directory path", default="data/mnist"),
+        "download": Rule(lambda v: isinstance(v, bool), "true or false", default=False),
+        "n_pairs": Rule(integer(1), "an integer >= 1"),
+        "seed": Rule(integer(0), "an integer >= 0"),
+    },
+    "train": {
+        "epochs": Rule(integer(1), "an integer >= 1"),
+        "batch_size": Rule(integer(1), "an integer >= 1"),
+        "val_fraction": Rule(number(0, inclusive=False, high=1), "a number strictly between 0 and 1"),
+        "repeats": Rule(integer(2), "an integer >= 2 (a standard deviation needs two runs)"),
+        "curve_epochs": Rule(integer(1), "an integer >= 1", default=50),
+        "workers": Rule(lambda v: v == "auto" or integer(1)(v), "'auto' (one per core) or an integer >= 1",
+                        default="auto"),
+        "backend": Rule(one_of("fork", "spawn"), "fork or spawn", default="fork"),
+        "device": Rule(lambda v: isinstance(v, str) and (v == "cpu" or v.startswith("cuda")),
+                       "'cpu' or 'cuda' (or 'cuda:N')", default="cpu"),
+    },
+}
+
+
+def _unknown(key: str, known: list[str]) -> UserError:
+    close = difflib.get_close_matches(key.rsplit(".", 1)[-1], [k.rsplit(".", 1)[-1] for k in known], n=1)
+    hint = f" (did you mean {close[0]!r}?)" if close else ""
+    return UserError(f"{key}: unknown key{hint}; allowed: {', '.join(known)}")
+
+
+def _check(key: str, value: Any, rule: Rule) -> Any:
+    values = value if rule.axis and isinstance(value, list) else [value]
+    if rule.axis and isinstance(value, list) and not value:
+        raise UserError(f"{key}: an empty list is not allowed; allowed: {rule.allowed}, or a list of them")
+    for v in values:
+        if not rule.check(v):
+            what = f"{rule.allowed}, or a list of them" if rule.axis else rule.allowed
+            shown = f"{v!r} in {value!r}" if isinstance(value, list) else repr(v)
+            raise UserError(f"{key}: {shown} is not allowed; allowed: {what}")
+    if rule.axis:
+        return [float(v) if key != "hidden" else v for v in values]
+    return value
+
+
+def _validate(raw: Any, schema: dict[str, Any], prefix: str = "") -> dict[str, Any]:
+    if not isinstance(raw, dict):
+        raise UserError(f"{prefix.rstrip('.') or 'params'}: {raw!r} is not allowed; allowed: a mapping of keys")
+    known = [prefix + k for k in schema]
+    for key in raw:
+        if key not in schema:
+            raise _unknown(prefix + str(key), known)
+    out = {}
+    for key, rule in schema.items():
+        name = prefix + key
+        if isinstance(rule, dict):
+            out[key] = _validate(raw.get(key, {}), rule, name + ".")
+        elif key in raw:
+            out[key] = _check(name, raw[key], rule)
+        elif rule.default is not None:
+            out[key] = rule.default
+        else:
+            raise UserError(f"{name}: missing; allowed: {rule.allowed}")
+    return out
+
+
+def validate(raw: Any) -> dict[str, Any]:
+    """Check every key of a parsed params.yaml; return it with defaults filled in."""
+    params = _validate(raw, SCHEMA)
+    data = params["data"]
+    check_n_pairs(data["n_pairs"], data["source"])
+    return params
+
+
+def load(path: str | Path = "params.yaml") -> dict[str, Any]:
+    """Read and validate a params file."""
+    path = Path(path)
+    if not path.exists():
+        raise UserError(f"{path}: not found; run from the project root (where params.yaml is)")
+    try:
+        raw = YAML(typ="safe", pure=True).load(path.read_text())
+    except YAMLError as err:
+        first = str(err).strip().splitlines()[0]
+        raise UserError(f"{path}: not valid YAML ({first}); allowed: the layout of the committed params.yaml")
+    return validate(raw)

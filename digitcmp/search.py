@@ -1,0 +1,88 @@
+"""The study's protocol (§3.2): grid search, 30 retrainings of the winner, the curve.
+
+Seeds: every training's seed is derived from `data.seed` and its unit of work
+(stage, architecture, grid point values or repetition number), never from its
+position in a list, so changing one axis leaves the other points' numbers alone.
+
+Tie rule: the winner has the highest validation accuracy among finite (not
+diverged) runs; among equal accuracies the smaller `hidden`, then the smaller `lr`,
+then the smaller `lambda` wins (the cheaper, gentler setting). A diverged run only
+wins if every run diverged.
+"""
+
+import statistics
+from pathlib import Path
+from typing import Any
+
+from digitcmp.engine import Task, run_trainings
+from digitcmp.models import has_aux
+from digitcmp.seeds import derive_seed
+from digitcmp.train import TrainSpec
+
+
+def grid_points(arch: str, params: dict) -> list[dict[str, Any]]:
+    """Every (lr, hidden, lambda) of the grid; `lambda` is None for models without aux loss."""
+    lambdas = params["lambda"] if has_aux(arch) else [None]
+    return [{"lr": lr, "hidden": hidden, "lambda": lam}
+            for lr in params["lr"] for hidden in params["hidden"] for lam in lambdas]
+
+
+def _spec(arch: str, point: dict, params: dict, seed: int, epochs: int | None = None) -> TrainSpec:
+    train = params["train"]
+    return TrainSpec(arch=arch, hidden=point["hidden"], lr=point["lr"], lam=point["lambda"] or 0.0,
+                     epochs=epochs or train["epochs"], batch_size=train["batch_size"], seed=seed)
+
+
+def _run(tasks: list[Task], params: dict, data_dir: str | Path, desc: str) -> list[dict]:
+    train = params["train"]
+    return run_trainings(tasks, data_dir, train["device"], train["workers"], train["backend"], desc)
+
+
+def pick_best(rows: list[dict]) -> dict:
+    """The winning grid row under the tie rule above."""
+    return max(rows, key=lambda r: (not r["diverged"], r["val_acc"], -r["hidden"], -r["lr"], -(r["lambda"] or 0)))
+
+
+def search(arch: str, params: dict, data_dir: str | Path = "data/prepared") -> dict:
+    """Grid search for `arch` on draw 0's fit/validation split → metrics/search JSON."""
+    points = grid_points(arch, params)
+    seed = params["data"]["seed"]
+    val_fraction = params["train"]["val_fraction"]
+    tasks = [Task(_spec(arch, p, params, derive_seed(seed, "search", arch, p["lr"], p["hidden"], p["lambda"])),
+                  draw=0, val_fraction=val_fraction) for p in points]
+    results = _run(tasks, params, data_dir, f"search {arch}")
+    rows = [{**p, "val_acc": r["acc"]["val"], "train_acc": r["acc"]["train"], "diverged": r["diverged"],
+             "epochs_run": r["epochs_run"]} for p, r in zip(points, results)]
+    best = pick_best(rows)
+    return {"arch": arch, "grid": rows, "n_diverged": sum(r["diverged"] for r in rows),
+            "best": {k: best[k] for k in ("lr", "hidden", "lambda", "val_acc")}}
+
+
+def retrain(arch: str, best: dict, params: dict, data_dir: str | Path = "data/prepared") -> dict:
+    """The winner retrained `repeats` times, each on a fresh draw with fresh weights → metrics/runs JSON."""
+    seed, repeats = params["data"]["seed"], params["train"]["repeats"]
+    tasks = [Task(_spec(arch, best, params, derive_seed(seed, "retrain", arch, k)), draw=k)
+             for k in range(1, repeats + 1)]
+    results = _run(tasks, params, data_dir, f"retrain {arch}")
+    test_acc = [r["acc"]["test"] for r in results]
+    out = {"arch": arch, "lr": best["lr"], "hidden": best["hidden"], "lambda": best["lambda"],
+           "test_acc": test_acc, "train_acc": [r["acc"]["train"] for r in results],
+           "n_diverged": sum(r["diverged"] for r in results),
+           "mean": statistics.fmean(test_acc), "std": statistics.stdev(test_acc)}
+    if has_aux(arch):
+        out["digit_acc"] = [r["digit_acc"]["test"] for r in results]
+    return out
+
+
+def best_architecture(runs: dict[str, dict]) -> str:
+    """The architecture with the highest mean test accuracy (ties: the first in order)."""
+    return max(runs, key=lambda arch: runs[arch]["mean"])
+
+
+def curve(arch: str, best: dict, params: dict, data_dir: str | Path = "data/prepared") -> list[dict]:
+    """Train and validation accuracy after 0..curve_epochs epochs (the study's Figure 2)."""
+    epochs = params["train"]["curve_epochs"]
+    spec = _spec(arch, best, params, derive_seed(params["data"]["seed"], "curve", arch), epochs=epochs)
+    task = Task(spec, draw=0, val_fraction=params["train"]["val_fraction"], track_epochs=True)
+    (result,) = _run([task], params, data_dir, f"curve {arch}")
+    return result["history"]

@@ -1,0 +1,34 @@
+"""Stage `curve`: the best architecture (highest mean test accuracy) trained for
+0..train.curve_epochs epochs on the grid search's split → plots/curve.csv (Figure 2).
+
+Reads params: data.seed, train.curve_epochs, train.batch_size, train.val_fraction,
+train.device. Reads metrics/runs/*.json and the winner's metrics/search JSON.
+"""
+
+import csv
+import io
+
+from digitcmp import params as P
+from digitcmp.cli import run_stage
+from digitcmp.io import read_json, write_json, write_text
+from digitcmp.models import ARCHITECTURES
+from digitcmp.search import best_architecture, curve
+
+
+def main(argv: list[str]) -> None:
+    params = P.load()
+    runs = {arch: read_json(f"metrics/runs/{arch}.json") for arch in ARCHITECTURES}
+    arch = best_architecture(runs)
+    best = read_json(f"metrics/search/{arch}.json")["best"]
+    history = curve(arch, best, params)
+    table = io.StringIO()
+    writer = csv.DictWriter(table, fieldnames=["epoch", "train_acc", "val_acc"], lineterminator="\n")
+    writer.writeheader()
+    writer.writerows(history)
+    write_text("plots/curve.csv", table.getvalue())
+    write_json("metrics/curve.json", {"arch": arch, "lr": best["lr"], "hidden": best["hidden"],
+                                      "lambda": best["lambda"], "epochs": params["train"]["curve_epochs"]})
+
+
+if __name__ == "__main__":
+    run_stage(main)

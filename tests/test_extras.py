@@ -1,0 +1,115 @@
+import itertools
+from pathlib import Path
+
+import pytest
+import torch
+import yaml
+
+from digitcmp import extras
+from digitcmp.errors import UserError
+from digitcmp.models import ARCHITECTURES, build, has_aux
+from digitcmp.train import TrainSpec, train
+
+# every extra with each value of each of its options (one option varied at a time)
+CASES = [(name, {}) for name in extras.EXTRAS] + [
+    (name, {key: value})
+    for name, defaults in extras.OPTIONS.items()
+    for key, values in {"activation": list(extras.ACTIVATIONS), "dropout": [0.0, 0.5],
+                        "batchnorm": [False], "depth": [1, 2]}.items() if key in defaults
+    for value in values
+]
+
+
+def test_extras_are_apart_from_the_sixteen():
+    assert not set(extras.EXTRAS) & set(ARCHITECTURES)
+    assert set(extras.OPTIONS) == set(extras.EXTRAS)
+    assert all(has_aux(name) for name in extras.EXTRAS)
+
+
+@pytest.mark.parametrize("name,options", CASES, ids=lambda c: str(c))
+def test_builds_runs_forward_and_backward(name, options):
+    model = build(name, 16, **options)
+    x = torch.randn(4, 2, 14, 14)
+    for mode in (model.train, model.eval):
+        mode()
+        out = model(x)
+        assert out.main.shape == (4, 2) and out.digit1.shape == (4, 10) and out.digit2.shape == (4, 10)
+    model.train()
+    out = model(x)
+    (out.main.sum() + out.digit1.sum() + out.digit2.sum()).backward()
+    assert all(p.grad is not None for p in model.parameters())
+
+
+def test_probability_comparator_matches_brute_force():
+    torch.manual_seed(0)
+    d1, d2 = torch.randn(5, 10) * 3, torch.randn(5, 10) * 3
+    p1, p2 = d1.softmax(1), d2.softmax(1)
+    brute = torch.tensor([sum(p1[n, i] * p2[n, j] for i, j in itertools.product(range(10), repeat=2) if i <= j)
+                          for n in range(5)])
+    logits = extras.log_p_leq(d1, d2)
+    assert torch.allclose(logits[:, 1].exp(), brute, atol=1e-6)
+    assert torch.allclose(logits.exp().sum(1), torch.ones(5), atol=1e-6)  # already log-probabilities
+    # confident digits: a clear 2 vs a clear 7 gives P(2 ≤ 7) ≈ 1 with finite logits both ways
+    sure = torch.full((1, 10), -50.0)
+    a, b = sure.clone(), sure.clone()
+    a[0, 2], b[0, 7] = 50.0, 50.0
+    assert extras.log_p_leq(a, b).argmax(1).item() == 1 and extras.log_p_leq(b, a).argmax(1).item() == 0
+    assert torch.isfinite(extras.log_p_leq(a, b)).all()
+
+
+def test_probcmp_main_output_is_its_digit_heads_comparison():
+    model = build("probcmp_conv", 16).eval()
+    out = model(torch.randn(6, 2, 14, 14))
+    assert torch.allclose(out.main, extras.log_p_leq(out.digit1, out.digit2))
+
+
+@pytest.mark.parametrize("options,named", [
+    ({"activation": "gelu"}, "'gelu'"),
+    ({"dropout": 1.0}, "1.0"),
+    ({"dropout": -0.1}, "-0.1"),
+    ({"dropout": "half"}, "'half'"),
+    ({"widht": 3}, "'widht'"),
+])
+def test_invalid_options_are_one_line_user_errors(options, named):
+    with pytest.raises(UserError) as err:
+        build("conv2x_sharing_aux", 16, **options)
+    message = str(err.value)
+    assert "\n" not in message and named in message and "allowed" in message
+    if "activation" in options:
+        assert all(a in message for a in extras.ACTIVATIONS)
+
+
+def test_study_architectures_take_no_options():
+    with pytest.raises(UserError, match="no options"):
+        build("conv2_sharing_aux", 16, dropout=0.5)
+
+
+def test_dropout_training_is_deterministic(pairs1000):
+    tr = tuple(t[:200] for t in pairs1000[:3])
+    spec = TrainSpec("deepmlp_sharing_aux", 32, 1e-3, 0.5, 2, 100, seed=3,
+                     options=(("activation", "tanh"), ("dropout", 0.5)))
+    _, a = train(spec, tr)
+    torch.rand(7)  # global RNG state must not matter
+    _, b = train(spec, tr)
+    sa, sb = a.state_dict(), b.state_dict()
+    assert all(torch.equal(sa[k], sb[k]) for k in sa)
+
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def test_proposed_extras_grids_build():
+    """Every grid point of params_extras.yaml names an extra and valid options."""
+    grids = yaml.safe_load((ROOT / "params_extras.yaml").read_text())["extras"]
+    assert set(grids) == set(extras.EXTRAS)
+    for name, grid in grids.items():
+        axes = {k: v for k, v in grid.items() if k not in ("lr", "hidden", "lambda")}
+        for hidden in grid["hidden"]:
+            for values in itertools.product(*axes.values()):
+                build(name, hidden, **dict(zip(axes, values)))
+
+
+def test_dense_profile_has_the_three_axes():
+    dense = yaml.safe_load((ROOT / "params_dense.yaml").read_text())
+    assert set(dense) == {"lr", "hidden", "lambda"}
+    assert all(isinstance(v, list) and len(v) >= 5 for v in dense.values())

@@ -1,0 +1,93 @@
+"""params.yaml validation: every bad value is one line naming key, value and what is allowed."""
+
+import copy
+import subprocess
+import sys
+
+import pytest
+
+from digitcmp import params as P
+from digitcmp.errors import UserError
+from tests.dvcproject import ROOT, TINY
+
+
+def with_(path: str, value):
+    """TINY with one key (dotted path) set to `value`; value DELETE removes it."""
+    params = copy.deepcopy(TINY)
+    *parents, last = path.split(".")
+    node = params
+    for key in parents:
+        node = node[key]
+    if value is DELETE:
+        del node[last]
+    else:
+        node[last] = value
+    return params
+
+
+DELETE = object()
+
+BAD = [  # (key, value, what the message must contain)
+    ("lr", -1.0, "a number > 0"),
+    ("lr", 0, "a number > 0"),
+    ("lr", "abc", "a number > 0"),
+    ("lr", [1e-3, "x"], "'x' in"),
+    ("lr", [], "an empty list"),
+    ("lr", float("nan"), "a number > 0"),
+    ("hidden", 0, "an integer >= 1"),
+    ("hidden", 2.5, "an integer >= 1"),
+    ("hidden", True, "an integer >= 1"),
+    ("hidden", [50, -3], "-3 in"),
+    ("lambda", -1, "a number >= 0"),
+    ("lambda", "0.5", "a number >= 0"),
+    ("data.source", "fashion", "mnist5k or mnist"),
+    ("data.n_pairs", 0, "an integer >= 1"),
+    ("data.n_pairs", 1251, "allowed: 1 to 1250"),
+    ("data.seed", -1, "an integer >= 0"),
+    ("data.download", "yes", "true or false"),
+    ("train.epochs", 0, "an integer >= 1"),
+    ("train.batch_size", 0, "an integer >= 1"),
+    ("train.val_fraction", 0, "strictly between 0 and 1"),
+    ("train.val_fraction", 1.0, "strictly between 0 and 1"),
+    ("train.repeats", 1, "an integer >= 2"),
+    ("train.workers", 0, "'auto' (one per core) or an integer >= 1"),
+    ("train.workers", "many", "'auto' (one per core) or an integer >= 1"),
+    ("train.backend", "threads", "fork or spawn"),
+    ("train.device", "tpu", "'cpu' or 'cuda'"),
+    ("train.curve_epochs", 0, "an integer >= 1"),
+    ("train.epochs", DELETE, "missing"),
+    ("lamda", 0.5, "unknown key (did you mean 'lambda'?)"),
+    ("train.epoch", 3, "unknown key (did you mean 'epochs'?)"),
+    ("data.sorce", "mnist", "unknown key (did you mean 'source'?)"),
+    ("train", [1, 2], "a mapping of keys"),
+]
+
+
+@pytest.mark.parametrize("key, value, allowed", BAD, ids=[f"{k}={v!r}" for k, v, _ in BAD])
+def test_bad_input_is_one_line_naming_key_value_and_allowed(key, value, allowed):
+    with pytest.raises(UserError) as err:
+        P.validate(with_(key, value))
+    message = str(err.value)
+    assert "\n" not in message
+    assert message.startswith(f"{key}: ")
+    assert allowed in message
+    if value is not DELETE and "unknown key" not in allowed and not isinstance(value, (list, dict)):
+        assert repr(value) in message  # the value, as the user wrote it
+
+
+def test_count_of_bad_inputs():
+    assert len(BAD) >= 20
+
+
+def test_good_params_pass_and_axes_become_lists():
+    params = P.validate(with_("lr", 1e-3))
+    assert params["lr"] == [1e-3] and params["hidden"] == [16] and params["lambda"] == [0.5]
+    assert P.load(ROOT / "params.yaml")["train"]["repeats"] == 30
+
+
+def test_stage_prints_one_line_and_exits_2(tmp_path):
+    (tmp_path / "params.yaml").write_text("lr: [abc]\n")
+    proc = subprocess.run([sys.executable, str(ROOT / "stages/prepare.py")], cwd=tmp_path,
+                          capture_output=True, text=True)
+    assert proc.returncode == 2
+    assert proc.stderr.strip().splitlines() == ["error: lr: 'abc' in ['abc'] is not allowed; allowed: a number > 0, or a list of them"]

@@ -1,0 +1,113 @@
+"""The pipeline through the real DVC CLI, on a tiny profile in a temporary git repo."""
+
+import hashlib
+import json
+import shutil
+
+import pytest
+
+from digitcmp.models import ARCHITECTURES
+from tests.dvcproject import ROOT, TINY, dvc, env, ran_stages, run, write_params
+
+AUX = {a for a in ARCHITECTURES if a.endswith("_aux")}
+
+
+def digest(path):
+    return {p.relative_to(path).as_posix(): hashlib.sha256(p.read_bytes()).hexdigest()
+            for p in sorted(path.rglob("*")) if p.is_file()}
+
+
+def test_repro_writes_every_output_and_a_second_repro_runs_nothing(base_run):
+    base, first_run = base_run
+    assert ran_stages(first_run) >= {"prepare", "curve", "report"} | {f"retrain@{a}" for a in ARCHITECTURES}
+    for arch in ARCHITECTURES:
+        search = json.loads((base / f"metrics/search/{arch}.json").read_text())
+        runs = json.loads((base / f"metrics/runs/{arch}.json").read_text())
+        assert len(search["grid"]) == 1 and search["best"]["hidden"] == 16
+        assert len(runs["test_acc"]) == 2 and 0 <= runs["mean"] <= 1
+    summary = json.loads((base / "metrics/summary.json").read_text())
+    assert set(ARCHITECTURES) <= set(summary)
+    again = dvc(base, "repro")
+    assert ran_stages(again.stdout) == set()
+    assert "up to date" in dvc(base, "status").stdout
+
+
+def test_lambda_experiment_reruns_only_the_aux_models(repo):
+    out = dvc(repo, "exp", "run", "-S", "lambda=0.75")
+    expected = {f"{stage}@{a}" for a in AUX for stage in ("search", "retrain")} | {"curve", "report"}
+    assert ran_stages(out.stdout) == expected
+    for arch in AUX:
+        grid = json.loads((repo / f"metrics/search/{arch}.json").read_text())["grid"]
+        assert [p["lambda"] for p in grid] == [0.75]
+    diff = json.loads(dvc(repo, "metrics", "diff", "--json").stdout)["metrics/summary.json"]
+    changed = {key.split(".")[0] for key in diff if key.endswith(".mean")}
+    assert changed and changed <= AUX | {"best"}
+
+
+def test_lambda_list_experiment(repo):
+    """A list on the command line, for one target (the full rerun is tested above)."""
+    out = dvc(repo, "exp", "run", "-S", "lambda=[0.5,1.0]", "search@mlp_sharing_aux")
+    assert ran_stages(out.stdout) == {"search@mlp_sharing_aux"}
+    grid = json.loads((repo / "metrics/search/mlp_sharing_aux.json").read_text())["grid"]
+    assert sorted(p["lambda"] for p in grid) == [0.5, 1.0]
+
+
+def test_lr_is_a_dependency_of_all_sixteen_searches(repo):
+    write_params(repo, {**TINY, "lr": [1.0e-2]})
+    changed = set(json.loads(dvc(repo, "status", "--json").stdout))
+    assert changed == {f"search@{a}" for a in ARCHITECTURES}
+
+
+def test_fresh_clone_regenerates_data_byte_identically_and_skips_training(repo):
+    before = digest(repo / "data")
+    shutil.rmtree(repo / "data")
+    shutil.rmtree(repo / ".dvc" / "cache")
+    shutil.rmtree(repo / ".cache", ignore_errors=True)
+    out = dvc(repo, "repro")
+    assert ran_stages(out.stdout) == {"prepare"}
+    assert digest(repo / "data") == before
+
+
+@pytest.mark.parametrize("override, key", [
+    ("lambda=-1", "lambda"),
+    ("lr=abc", "lr"),
+    ("hidden=0", "hidden"),
+    ("train.epochs=0", "train.epochs"),
+])
+def test_bad_value_stops_with_one_line_and_no_partial_output(repo, override, key):
+    out = dvc(repo, "exp", "run", "-S", override, check=False)
+    assert out.returncode != 0
+    errors = [line for line in (out.stdout + out.stderr).splitlines() if line.startswith("error: ")]
+    assert len(set(errors)) == 1, out.stdout + out.stderr
+    assert errors[0].startswith(f"error: {key}: ") and "allowed:" in errors[0]
+    assert not list(repo.glob("metrics/**/.*.tmp"))
+
+
+def test_misspelt_key(repo):
+    refused = dvc(repo, "exp", "run", "-S", "lamda=1", check=False)
+    assert refused.returncode != 0 and "lamda" in refused.stdout + refused.stderr
+    added = dvc(repo, "exp", "run", "-S", "+lamda=1", "-S", "lambda=0.75", check=False)
+    assert added.returncode != 0
+    assert "error: lamda: unknown key (did you mean 'lambda'?)" in added.stdout + added.stderr
+
+
+def test_workers_and_backend_do_not_change_results(repo, tmp_path):
+    outputs = []
+    for i, (workers, backend) in enumerate([(1, "fork"), (2, "fork"), (2, "spawn")]):
+        write_params(repo, {**TINY, "lambda": [0.25, 0.5], "train": {**TINY["train"], "workers": workers,
+                                                                    "backend": backend}})
+        cache = {"DIGITCMP_CACHE": str(tmp_path / f"cache{i}")}  # a fresh cache: every run really trains
+        run(repo, "python", "stages/search.py", "shallow_sharing_aux", env={**env(repo), **cache})
+        outputs.append((repo / "metrics/search/shallow_sharing_aux.json").read_bytes())
+    assert outputs[0] == outputs[1] == outputs[2]
+
+
+def test_this_repository_is_up_to_date_after_prepare(tmp_path):
+    """A fresh clone of this repo: `dvc repro prepare` regenerates data/ and DVC then
+    finds every training stage up to date (main carries a full run's dvc.lock)."""
+    if not (ROOT / "dvc.lock").exists():
+        pytest.fail("dvc.lock is not committed: run the full `dvc repro` and commit its results")
+    repo = tmp_path / "clone"
+    run(ROOT, "git", "clone", "-q", str(ROOT), str(repo))
+    dvc(repo, "repro", "prepare")
+    assert "up to date" in dvc(repo, "status").stdout
