@@ -42,11 +42,15 @@ def tune_allocator() -> None:
 
 
 def fast_layout(model: nn.Module) -> nn.Module:
-    """`model` (a digitcmp PairNet), rearranged in place for speed; same parameters and state_dict keys."""
-    for branch in model.branches:
-        for i in range(len(branch) - 1):
-            if isinstance(branch[i], nn.ReLU) and isinstance(branch[i + 1], nn.MaxPool2d):
-                branch[i], branch[i + 1] = branch[i + 1], branch[i]
+    """`model`, rearranged in place for speed; same parameters and state_dict keys.
+
+    Any model: every ReLU directly followed by a MaxPool2d inside an nn.Sequential is
+    swapped with it (only ReLU: its max-commutation is exact in floating point).
+    """
+    for seq in [m for m in model.modules() if isinstance(m, nn.Sequential)]:
+        for i in range(len(seq) - 1):
+            if type(seq[i]) is nn.ReLU and isinstance(seq[i + 1], nn.MaxPool2d):
+                seq[i], seq[i + 1] = seq[i + 1], seq[i]
     if any(isinstance(m, nn.Conv2d) for m in model.modules()):
         model.to(memory_format=torch.channels_last)
     return model

@@ -24,7 +24,7 @@ import torch.nn.functional as F
 from torch.func import functional_call, stack_module_state, vmap
 
 from digitcmp.fast import tune_allocator
-from digitcmp.models import has_aux, parse
+from digitcmp.models import ARCHITECTURES, has_aux, parse
 from digitcmp.seeds import derive_seed
 from digitcmp.train import PairSet, TrainResult, TrainSpec, evaluate, init_model, normalise, train
 
@@ -69,7 +69,9 @@ def train_many(specs: Sequence[TrainSpec], train_sets: PairSet | Sequence[PairSe
 
 
 def stackable(spec: TrainSpec) -> bool:
-    return parse(spec.arch)[0] in STACKED_FAMILIES and spec.hidden <= STACK_MAX_HIDDEN
+    """The study's narrow shallow and MLP models (not the extras of `digitcmp.extras`)."""
+    return (spec.arch in ARCHITECTURES and parse(spec.arch)[0] in STACKED_FAMILIES
+            and spec.hidden <= STACK_MAX_HIDDEN)
 
 
 def _stacked_loss(out: tuple[torch.Tensor, ...], target: torch.Tensor, classes: torch.Tensor,
