@@ -1,20 +1,23 @@
 """Benchmark: one fixed slice of the study, study-style and with the engine, in one run.
 
-The slice: every one of the 16 architectures, `--per-arch` trainings each (seeds
-0, 1, …) at the study's best hyperparameters (hidden 100, lr 1e-3, λ 0.5), on the
-N = 1000 pairs of one mnist5k draw, `--epochs` epochs, batch 100, scored on the
-1000 test pairs: the mix of families of the retraining stage.
+The slice: every one of the 16 architectures, retrained `--per-arch` times (draws
+1, 2, …: N = 1000 train and 1000 test pairs of mnist5k each, as the retrain stage
+does) at the study's best hyperparameters (hidden 100, lr 1e-3, λ 0.5), `--epochs`
+epochs of batch 100: the mix of families of the retraining stage.
 
 (a) study-style: this process, torch's default threads, the plain loop
     (`train(..., fast=False)`), one training after another.
-(b) engine: `--workers` processes with one thread each (joblib), the fast path
-    (`train`, and `train_many` for stacked families if `--stack`).
-Both are timed after a warm-up (imports, thread pools, worker start-up: a DVC stage
-pays these once; the start-up is printed on its own line), family by family, (a) and
-(b) alternating which goes first, so that a change in the machine's load (other jobs)
-falls on both alike; the load average is printed before and after. Throughput is reported in
+(b) engine: `digitcmp.engine.run_trainings`, as a stage runs it: `--workers` forked
+    processes with one thread each, the fast path, no cache.
+Family by family, (a) and (b) alternate which goes first, so that a change in the
+machine's load (other jobs) falls on both alike; the load average is printed. Both
+sides run after a warm-up of this process (imports, first calls); (b) includes its
+workers' start (fork) and first calls, as every stage pays them. Throughput is in
 GFLOP/s from the analytic counts of `digitcmp.flops`, and against one core's fp32
 peak, measured with a large matrix product on one thread.
+
+Options: `--per-core` adds plain vs fast on one thread (CPU seconds, per family);
+`--stacking` adds one-by-one `train` vs `train_many` on narrow shallow/MLP groups.
 
     .venv/bin/python bench/bench.py --quick    # < 60 s; last line: speedup: <ratio>
 """
@@ -22,29 +25,35 @@ peak, measured with a large matrix product on one thread.
 import argparse
 import os
 import sys
+import tempfile
 import time
-from collections import defaultdict
 from pathlib import Path
 
 import torch
-from joblib import Parallel, delayed
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # digitcmp, without an install
 
+from digitcmp.data import Prepared, load_prepared, prepare_arrays, save_prepared  # noqa: E402
+from digitcmp.engine import Task, run_trainings  # noqa: E402
 from digitcmp.flops import training_flops  # noqa: E402
+from digitcmp.many import train_many  # noqa: E402
 from digitcmp.models import ARCHITECTURES  # noqa: E402
 from digitcmp.train import TrainSpec, train  # noqa: E402
-from workload import FAMILY_ORDER, engine_task, engine_tasks, family, slice_data, slice_specs, warm  # noqa: E402
 
-MODES = {  # per-arch trainings, epochs, pairs
+MODES = {  # trainings per architecture, epochs, pairs
     "full": (2, 25, 1000),
     "quick": (1, 5, 1000),
     "smoke": (1, 1, 100),
 }
+FAMILIES = ("conv2", "conv1", "mlp", "shallow")  # longest first
+
+
+def family(arch: str) -> str:
+    return arch.split("_")[0]
 
 
 def peak_gflops(seconds: float = 1.0) -> float:
-    """One thread's fp32 rate on a large matrix product (best of several runs)."""
+    """One thread's fp32 rate on a large matrix product (best of repeated runs)."""
     threads = torch.get_num_threads()
     torch.set_num_threads(1)
     a, b = torch.randn(1024, 1024), torch.randn(1024, 1024)
@@ -58,36 +67,84 @@ def peak_gflops(seconds: float = 1.0) -> float:
     return best
 
 
-def study_style(specs: list[TrainSpec], data) -> float:
+def prepare(directory: Path, n_pairs: int, draws: int) -> Prepared:
+    save_prepared(directory, prepare_arrays("mnist5k", 0, n_pairs, draws),
+                  {"source": "mnist5k", "seed": 0, "n_pairs": n_pairs, "repeats": draws})
+    return load_prepared(directory)
+
+
+def slice_tasks(per_arch: int, epochs: int) -> list[Task]:
+    return [Task(TrainSpec(arch, 100, 1e-3, 0.5, epochs, 100, seed=k), draw=k)
+            for arch in ARCHITECTURES for k in range(1, per_arch + 1)]
+
+
+def study_style(tasks: list[Task], prepared: Prepared) -> float:
     """Wall seconds of the plain loop, in this process with its default threads."""
-    tr, te = data
     t = time.perf_counter()
-    for spec in specs:
-        train(spec, tr, {"test": te}, fast=False)
+    for task in tasks:
+        fit, test = prepared.retrain_sets(task.draw)
+        train(task.spec, fit, {"test": test}, fast=False)
     return time.perf_counter() - t
 
 
-def engine(pool: Parallel, tasks, n_pairs: int) -> tuple[float, float]:
-    """(wall seconds, worker-seconds) of the tasks on the pool's workers."""
+def engine(tasks: list[Task], directory: Path, workers: int) -> float:
+    """Wall seconds of the engine on `tasks` (workers forked for this call, as in a stage)."""
     t = time.perf_counter()
-    busy = sum(pool(delayed(engine_task)(specs, n_pairs, stacked) for specs, stacked in tasks))
-    return time.perf_counter() - t, busy
+    run_trainings(tasks, directory, "cpu", workers, "fork", "bench")
+    return time.perf_counter() - t
 
 
-def per_core(specs: list[TrainSpec], data) -> None:
+def warm(prepared: Prepared) -> None:
+    """First-call costs of this process (imports, oneDNN kernels), both paths."""
+    fit, test = prepared.retrain_sets(1)
+    fit = tuple(t[:100] for t in fit)
+    for fast in (False, True):
+        for arch in ("mlp_sharing_aux", "conv1_sharing_aux"):
+            train(TrainSpec(arch, 10, 1e-3, 0.5, 1, 100, 0), fit, {}, fast=fast)
+
+
+def per_core(tasks: list[Task], prepared: Prepared) -> None:
     """Plain vs fast loop, one thread, this process, per family, alternating; CPU seconds."""
-    tr, te = data
     threads = torch.get_num_threads()
-    warm(fast=True)
+    torch.set_num_threads(1)
     print("per core (1 thread, CPU seconds): plain | fast | ratio")
-    for fam in reversed(FAMILY_ORDER):
+    for fam in reversed(FAMILIES):
         spent = {False: 0.0, True: 0.0}
-        for spec in (s for s in specs if family(s.arch) == fam):
+        for task in (t for t in tasks if family(t.spec.arch) == fam):
+            fit, test = prepared.retrain_sets(task.draw)
             for fast in (False, True):
                 t = time.process_time()
-                train(spec, tr, {"test": te}, fast=fast)
+                train(task.spec, fit, {"test": test}, fast=fast)
                 spent[fast] += time.process_time() - t
         print(f"  {fam:8s} {spent[False]:7.2f} | {spent[True]:7.2f} | {spent[False] / spent[True]:5.2f}")
+    torch.set_num_threads(threads)
+
+
+def stacking(prepared: Prepared, epochs: int) -> None:
+    """One-by-one `train` vs `train_many` on a grid group (12 specs, 700 pairs), one thread."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    fit, val = prepared.search_sets(0.3)
+    print("stacking (1 thread, CPU seconds, 12 specs): one by one | train_many | ratio")
+    for arch in ("shallow_sharing_aux", "mlp_nosharing_aux"):
+        for hidden in (50, 100, 200):
+            specs = [TrainSpec(arch, hidden, lr, lam, epochs, 100, seed)
+                     for seed, (lr, lam) in enumerate((lr, lam) for lr in (1e-5, 1e-3, 1e-1)
+                                                      for lam in (0.25, 0.5, 0.75, 1.0))]
+            t = time.process_time()
+            for spec in specs:
+                train(spec, fit, {"val": val}, score_train=False)
+            alone = time.process_time() - t
+            t = time.process_time()
+            # train_many stacks only hidden <= STACK_MAX_HIDDEN; force it here to show why
+            import digitcmp.many as many
+            limit, many.STACK_MAX_HIDDEN = many.STACK_MAX_HIDDEN, 10**9
+            try:
+                train_many(specs, fit, {"val": val}, score_train=False)
+            finally:
+                many.STACK_MAX_HIDDEN = limit
+            stacked = time.process_time() - t
+            print(f"  {arch:20s} h{hidden:<4d} {alone:6.2f} | {stacked:6.2f} | {alone / stacked:5.2f}")
     torch.set_num_threads(threads)
 
 
@@ -98,61 +155,58 @@ def main() -> None:
     parser.add_argument("--per-arch", type=int, help="trainings per architecture")
     parser.add_argument("--epochs", type=int)
     parser.add_argument("--workers", type=int, default=len(os.sched_getaffinity(0)))
-    parser.add_argument("--stack", action=argparse.BooleanOptionalAction, default=True,
-                        help="train narrow shallow and MLP specs with train_many")
-    parser.add_argument("--per-core", action="store_true",
-                        help="also compare plain and fast loops on one thread, in this process")
+    parser.add_argument("--per-core", action="store_true", help="also plain vs fast on one thread")
+    parser.add_argument("--stacking", action="store_true", help="also train vs train_many on one thread")
     args = parser.parse_args()
     mode = "smoke" if args.smoke else "quick" if args.quick else "full"
     per_arch, epochs, n_pairs = MODES[mode]
     per_arch, epochs = args.per_arch or per_arch, args.epochs or epochs
+    os.environ["DIGITCMP_CACHE"] = "off"  # the engine must really train
 
-    data = slice_data(n_pairs)
-    specs = slice_specs(per_arch, epochs)
-    flops = defaultdict(float)
-    for s in specs:
-        flops[family(s.arch)] += training_flops(s.arch, s.hidden, s.epochs, n_pairs, n_eval=n_pairs)
-    total_flops = sum(flops.values())
+    tasks = slice_tasks(per_arch, epochs)
+    flops = {f: 0 for f in FAMILIES}
+    for task in tasks:
+        flops[family(task.spec.arch)] += training_flops(task.spec.arch, 100, epochs, n_pairs, n_eval=n_pairs)
+    total = sum(flops.values())
     peak = peak_gflops(0.3 if mode == "smoke" else 1.0)
     threads = torch.get_num_threads()
-    print(f"slice: {len(ARCHITECTURES)} architectures x {per_arch} trainings, {n_pairs} pairs, "
-          f"{epochs} epochs: {len(specs)} trainings, {total_flops / 1e12:.3f} TFLOP")
+    print(f"slice: {len(ARCHITECTURES)} architectures x {per_arch} retrainings, {n_pairs} pairs, "
+          f"{epochs} epochs: {len(tasks)} trainings, {total / 1e12:.3f} TFLOP")
     print(f"peak: {peak:.0f} GFLOP/s fp32 on one thread (best 1024x1024 matmul)")
 
-    warm(fast=False, threads=threads)  # as a long stage pays them once
-    t = time.perf_counter()
-    pool = Parallel(n_jobs=args.workers, batch_size=1)
-    pool.__enter__()
-    pids = set(pool(delayed(warm)(n_pairs=n_pairs) for _ in range(args.workers)))
-    t_start = time.perf_counter() - t
+    with tempfile.TemporaryDirectory() as tmp:
+        directory = Path(tmp)
+        prepared = prepare(directory, n_pairs, per_arch)
+        warm(prepared)
+        load_before = os.getloadavg()[0]
+        study, eng = {}, {}
+        for i, fam in enumerate(FAMILIES):
+            part = [t for t in tasks if family(t.spec.arch) == fam]
+            if i % 2 == 0:
+                study[fam] = study_style(part, prepared)
+            eng[fam] = engine(part, directory, args.workers)
+            if i % 2 == 1:
+                study[fam] = study_style(part, prepared)
+        load_after = os.getloadavg()[0]
+        t_study, t_engine = sum(study.values()), sum(eng.values())
 
-    load_before = os.getloadavg()[0]
-    study, eng, busy = {}, {}, {}
-    for i, fam in enumerate(FAMILY_ORDER):
-        part = [s for s in specs if family(s.arch) == fam]
-        if i % 2 == 0:
-            study[fam] = study_style(part, data)
-        eng[fam], busy[fam] = engine(pool, engine_tasks(part, args.stack), n_pairs)
-        if i % 2 == 1:
-            study[fam] = study_style(part, data)
-    pool.__exit__(None, None, None)
-    t_study, t_engine = sum(study.values()), sum(eng.values())
+        def rate(seconds: float, cores: int, fl: float = total) -> str:
+            gf = fl / seconds / 1e9
+            return f"{gf:5.1f} GFLOP/s = {gf / (cores * peak):4.0%} of {cores} core(s)' peak"
 
-    def rate(seconds: float, cores: int) -> str:
-        gf = total_flops / seconds / 1e9
-        return f"{gf:.1f} GFLOP/s, {gf / (cores * peak):.0%} of {cores} core(s)' peak"
-
-    print(f"(a) study-style, 1 process x {threads} threads, plain loop: {t_study:.2f} s, {rate(t_study, threads)}")
-    print(f"(b) engine, {len(pids)} workers x 1 thread, fast path{' + stacking' if args.stack else ''}, no train-set scoring: "
-          f"{t_engine:.2f} s, {rate(t_engine, args.workers)} (worker start-up with data {t_start:.2f} s, not included)")
-    print("per family: seconds (a) | seconds (b) | ratio | GFLOP/s per busy core (b)")
-    for fam in reversed(FAMILY_ORDER):
-        print(f"  {fam:8s} {study[fam]:7.2f} | {eng[fam]:7.2f} | {study[fam] / eng[fam]:5.2f} | "
-              f"{flops[fam] / busy[fam] / 1e9:6.1f}")
-    print(f"load average (1 min) before / after: {load_before:.2f} / {os.getloadavg()[0]:.2f} "
-          f"on {os.cpu_count()} CPUs (other jobs slow both sides; the 2-thread side more)")
-    if args.per_core:
-        per_core(specs, data)
+        print(f"(a) study-style, 1 process x {threads} threads, plain loop: {t_study:.2f} s, {rate(t_study, threads)}")
+        print(f"(b) engine, {args.workers} forked workers x 1 thread, fast path: {t_engine:.2f} s, "
+              f"{rate(t_engine, args.workers)}")
+        print("per family: seconds (a) | seconds (b) | ratio | (b) GFLOP/s")
+        for fam in reversed(FAMILIES):
+            print(f"  {fam:8s} {study[fam]:7.2f} | {eng[fam]:7.2f} | {study[fam] / eng[fam]:5.2f} | "
+                  f"{rate(eng[fam], args.workers, flops[fam])}")
+        print(f"load average (1 min) before / after: {load_before:.2f} / {load_after:.2f} on "
+              f"{os.cpu_count()} CPUs; other jobs slow both sides, the {threads}-thread side most")
+        if args.per_core:
+            per_core(tasks, prepared)
+        if args.stacking:
+            stacking(prepared, epochs)
     print(f"speedup: {t_study / t_engine:.2f}")
 
 
