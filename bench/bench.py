@@ -201,8 +201,10 @@ def main() -> None:
         for fam in reversed(FAMILIES):
             print(f"  {fam:8s} {study[fam]:7.2f} | {eng[fam]:7.2f} | {study[fam] / eng[fam]:5.2f} | "
                   f"{rate(eng[fam], args.workers, flops[fam])}")
-        print(f"load average (1 min) before / after: {load_before:.2f} / {load_after:.2f} on "
-              f"{os.cpu_count()} CPUs; other jobs slow both sides, the {threads}-thread side most")
+        print(f"load average (1 min) before / after: {load_before:.2f} / {load_after:.2f} on {os.cpu_count()} CPUs")
+        if max(load_before, load_after) > 1.5 + (os.cpu_count() or 1) / 2:
+            print(f"warning: other jobs were running; they slow (a)'s {threads} threads most (a thread that "
+                  f"loses its core stalls the other), so the ratio below overstates a quiet machine's")
         if args.per_core:
             per_core(tasks, prepared)
         if args.stacking:
