@@ -3,18 +3,19 @@
 A narrow shallow or MLP training spends a good part of each step on per-step overhead
 (Python, autograd, optimizer) rather than arithmetic. Stacking K such models
 (torch.func: stacked parameters, `vmap` over the model) pays that overhead once for K.
-Measured on one core (25-epoch grids of 12, retrains of 30): 1.2–1.5× faster at
-hidden ≤ 100, no faster (0.94–1.0×) at 200 and 300, where the matrix products
-dominate; conv models are arithmetic-bound and not stacked. So only shallow and MLP
+Measured on one core (groups of 12 and 30, CPU time; `bench/bench.py --stacking`):
+1.2–1.5× faster at hidden ≤ 100, no faster (0.9–1.0×) at 200 and 300, where the
+matrix products dominate; conv models are arithmetic-bound and not stacked. So only shallow and MLP
 specs with hidden ≤ `STACK_MAX_HIDDEN` are stacked; the rest go through `train`.
 
 Each stacked training is the same as `train(spec, ...)`: same initial weights, same
 batch order, same loss, Adam with its own learning rate, same divergence rule (a
 model whose batch loss is not finite stops, keeping its last finite weights). The
 arithmetic is batched, so results are fp32-close to `train`'s, not bitwise equal.
-They are a deterministic function of the spec list and the data: call `train_many`
-on groups fixed by the study's parameters (e.g. one architecture's grid), never on
-groups that depend on scheduling or on the number of workers.
+They are bit-repeatable, and on one thread were observed bitwise independent of the
+other members of the group (tested); as MKL does not promise that, call `train_many`
+on groups fixed by the study's parameters (e.g. one architecture's grid at one
+width), not on groups that depend on scheduling or on the number of workers. CPU only.
 """
 
 from collections.abc import Sequence
