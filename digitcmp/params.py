@@ -19,6 +19,7 @@ from typing import Any
 from ruamel.yaml import YAML
 from ruamel.yaml.error import YAMLError
 
+from digitcmp import extras
 from digitcmp.data import SOURCES, check_n_pairs
 from digitcmp.errors import UserError
 
@@ -29,6 +30,7 @@ class Rule:
     allowed: str
     axis: bool = False  # a list of values or a single one
     default: Any = None  # None: the key is required
+    cast: Callable[[Any], Any] = lambda v: v  # applied to each valid value
 
 
 def _is_int(v: Any) -> bool:
@@ -57,9 +59,9 @@ def one_of(*choices: Any) -> Callable[[Any], bool]:
 
 
 SCHEMA: dict[str, Any] = {
-    "lr": Rule(number(0, inclusive=False), "a number > 0", axis=True),
+    "lr": Rule(number(0, inclusive=False), "a number > 0", axis=True, cast=float),
     "hidden": Rule(integer(1), "an integer >= 1", axis=True),
-    "lambda": Rule(number(0), "a number >= 0", axis=True),
+    "lambda": Rule(number(0), "a number >= 0", axis=True, cast=float),
     "data": {
         "source": Rule(one_of(*SOURCES), " or ".join(SOURCES)),
         "root": Rule(lambda v: isinstance(v, str) and v != "", "a directory path", default="data/mnist"),
@@ -97,9 +99,7 @@ def _check(key: str, value: Any, rule: Rule) -> Any:
             what = f"{rule.allowed}, or a list of them" if rule.axis else rule.allowed
             shown = f"{v!r} in {value!r}" if isinstance(value, list) else repr(v)
             raise UserError(f"{key}: {shown} is not allowed; allowed: {what}")
-    if rule.axis:
-        return [float(v) if key != "hidden" else v for v in values]
-    return value
+    return [rule.cast(v) for v in values] if rule.axis else value
 
 
 def _validate(raw: Any, schema: dict[str, Any], prefix: str = "") -> dict[str, Any]:
@@ -123,9 +123,50 @@ def _validate(raw: Any, schema: dict[str, Any], prefix: str = "") -> dict[str, A
     return out
 
 
+def _validate_extras(raw: Any) -> dict[str, dict[str, list]]:
+    """`extras:` maps each extra architecture to its grid: the axes lr, hidden, lambda
+    (rules as above) and any of its options (digitcmp.extras.OPTIONS), each a list or
+    a single value."""
+    if raw is None:
+        return {}
+    if not isinstance(raw, dict):
+        raise UserError(f"extras: {raw!r} is not allowed; allowed: a mapping of extra architectures")
+    out = {}
+    for name, axes in raw.items():
+        if name not in extras.EXTRAS:
+            raise _unknown(f"extras.{name}", [f"extras.{n}" for n in extras.EXTRAS])
+        prefix = f"extras.{name}."
+        if not isinstance(axes, dict):
+            raise UserError(f"{prefix.rstrip('.')}: {axes!r} is not allowed; allowed: a mapping of grid axes")
+        known = ["lr", "hidden", "lambda", *extras.OPTIONS[name]]
+        for key in axes:
+            if key not in known:
+                raise _unknown(prefix + str(key), [prefix + k for k in known])
+        grid = {}
+        for key in ("lr", "hidden", "lambda"):
+            if key not in axes:
+                raise UserError(f"{prefix}{key}: missing; allowed: {SCHEMA[key].allowed}, or a list of them")
+            grid[key] = _check(prefix + key, axes[key], SCHEMA[key])
+        for key in extras.OPTIONS[name]:
+            if key in axes:
+                values = axes[key] if isinstance(axes[key], list) and axes[key] else [axes[key]]
+                for value in values:
+                    try:
+                        extras.check_options(name, {key: value})
+                    except UserError as err:
+                        raise UserError(f"{prefix}{key}: {value!r} is not allowed; "
+                                        f"allowed: {str(err).split('allowed: ', 1)[-1]}")
+                grid[key] = values
+        out[name] = grid
+    return out
+
+
 def validate(raw: Any) -> dict[str, Any]:
     """Check every key of a parsed params.yaml; return it with defaults filled in."""
+    raw = dict(raw) if isinstance(raw, dict) else raw
+    extra_grids = _validate_extras(raw.pop("extras", None)) if isinstance(raw, dict) else {}
     params = _validate(raw, SCHEMA)
+    params["extras"] = extra_grids
     data = params["data"]
     check_n_pairs(data["n_pairs"], data["source"])
     return params
@@ -142,3 +183,9 @@ def load(path: str | Path = "params.yaml") -> dict[str, Any]:
         first = str(err).strip().splitlines()[0]
         raise UserError(f"{path}: not valid YAML ({first}); allowed: the layout of the committed params.yaml")
     return validate(raw)
+
+
+def require_extra(arch: str, params: dict) -> None:
+    """An extra architecture can only be trained with its grid in `extras:`."""
+    if arch in extras.EXTRAS and arch not in params["extras"]:
+        raise UserError(f"extras.{arch}: missing; allowed: a mapping of its grid axes (see params.yaml)")

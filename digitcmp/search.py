@@ -10,10 +10,12 @@ then the smaller `lambda` wins (the cheaper, gentler setting). A diverged run on
 wins if every run diverged.
 """
 
+import itertools
 import statistics
 from pathlib import Path
 from typing import Any
 
+from digitcmp import extras
 from digitcmp.engine import Task, run_trainings
 from digitcmp.models import has_aux
 from digitcmp.seeds import derive_seed
@@ -21,16 +23,26 @@ from digitcmp.train import TrainSpec
 
 
 def grid_points(arch: str, params: dict) -> list[dict[str, Any]]:
-    """Every (lr, hidden, lambda) of the grid; `lambda` is None for models without aux loss."""
-    lambdas = params["lambda"] if has_aux(arch) else [None]
-    return [{"lr": lr, "hidden": hidden, "lambda": lam}
-            for lr in params["lr"] for hidden in params["hidden"] for lam in lambdas]
+    """Every point of `arch`'s grid: lr, hidden, lambda (None for models without aux
+    loss) and, for an extra architecture, its option axes from `extras.<arch>`."""
+    if arch in params["extras"]:
+        axes = params["extras"][arch]
+    else:
+        axes = {"lr": params["lr"], "hidden": params["hidden"],
+                "lambda": params["lambda"] if has_aux(arch) else [None]}
+    return [dict(zip(axes, values)) for values in itertools.product(*axes.values())]
+
+
+def options(arch: str, point: dict) -> dict:
+    """The architecture options set in a grid point (extra architectures only)."""
+    return {k: point[k] for k in extras.OPTIONS.get(arch, {}) if k in point}
 
 
 def _spec(arch: str, point: dict, params: dict, seed: int, epochs: int | None = None) -> TrainSpec:
     train = params["train"]
     return TrainSpec(arch=arch, hidden=point["hidden"], lr=point["lr"], lam=point["lambda"] or 0.0,
-                     epochs=epochs or train["epochs"], batch_size=train["batch_size"], seed=seed)
+                     epochs=epochs or train["epochs"], batch_size=train["batch_size"], seed=seed,
+                     options=tuple(sorted(options(arch, point).items())))
 
 
 def _run(tasks: list[Task], params: dict, data_dir: str | Path, desc: str) -> list[dict]:
@@ -48,14 +60,14 @@ def search(arch: str, params: dict, data_dir: str | Path = "data/prepared") -> d
     points = grid_points(arch, params)
     seed = params["data"]["seed"]
     val_fraction = params["train"]["val_fraction"]
-    tasks = [Task(_spec(arch, p, params, derive_seed(seed, "search", arch, p["lr"], p["hidden"], p["lambda"])),
+    tasks = [Task(_spec(arch, p, params, derive_seed(seed, "search", arch, *sorted(p.items()))),
                   draw=0, val_fraction=val_fraction) for p in points]
     results = _run(tasks, params, data_dir, f"search {arch}")
     rows = [{**p, "val_acc": r["acc"]["val"], "train_acc": r["acc"]["train"], "diverged": r["diverged"],
              "epochs_run": r["epochs_run"]} for p, r in zip(points, results)]
     best = pick_best(rows)
     return {"arch": arch, "grid": rows, "n_diverged": sum(r["diverged"] for r in rows),
-            "best": {k: best[k] for k in ("lr", "hidden", "lambda", "val_acc")}}
+            "best": {k: best[k] for k in ("lr", "hidden", "lambda", "val_acc", *options(arch, best))}}
 
 
 def retrain(arch: str, best: dict, params: dict, data_dir: str | Path = "data/prepared") -> dict:
@@ -66,7 +78,7 @@ def retrain(arch: str, best: dict, params: dict, data_dir: str | Path = "data/pr
     results = _run(tasks, params, data_dir, f"retrain {arch}")
     test_acc = [r["acc"]["test"] for r in results]
     out = {"arch": arch, "lr": best["lr"], "hidden": best["hidden"], "lambda": best["lambda"],
-           "test_acc": test_acc, "train_acc": [r["acc"]["train"] for r in results],
+           **options(arch, best), "test_acc": test_acc, "train_acc": [r["acc"]["train"] for r in results],
            "n_diverged": sum(r["diverged"] for r in results),
            "mean": statistics.fmean(test_acc), "std": statistics.stdev(test_acc)}
     if has_aux(arch):

@@ -1,4 +1,4 @@
-"""Stage `retrain@<arch>`: the grid's winner, `train.repeats` times → metrics/runs/<arch>.json.
+"""Stages `retrain@<arch>` and `extra-retrain@<extra>`: the grid's winner, `train.repeats` times → metrics/runs/<arch>.json.
 
 Reads params: data.seed, train.epochs, train.batch_size, train.repeats, train.device
 (and train.workers, not a dependency). Reads metrics/search/<arch>.json for the winner.
@@ -10,13 +10,15 @@ from digitcmp import params as P
 from digitcmp.cli import one_arch, run_stage
 from digitcmp.errors import UserError
 from digitcmp.io import read_json, write_json
+from digitcmp.extras import EXTRAS
 from digitcmp.models import ARCHITECTURES
 from digitcmp.search import retrain
 
 
 def main(argv: list[str]) -> None:
-    arch = one_arch(argv, ARCHITECTURES)
+    arch = one_arch(argv, ARCHITECTURES + EXTRAS)
     params = P.load()
+    P.require_extra(arch, params)
     found = Path(f"metrics/search/{arch}.json")
     if not found.exists():
         raise UserError(f"{found} is missing; run `dvc repro search@{arch}` first")

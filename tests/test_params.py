@@ -60,6 +60,13 @@ BAD = [  # (key, value, what the message must contain)
     ("train.epoch", 3, "unknown key (did you mean 'epochs'?)"),
     ("data.sorce", "mnist", "unknown key (did you mean 'source'?)"),
     ("train", [1, 2], "a mapping of keys"),
+    ("extras.conv2x_sharing_aux.activation", "swish", "relu, leaky_relu, tanh, sigmoid"),
+    ("extras.conv2x_sharing_aux.dropout", 1.0, "a number in [0, 1)"),
+    ("extras.deepmlp_sharing_aux.depth", 0, "an integer >= 1"),
+    ("extras.deepmlp_sharing_aux.hidden", [8, 0], "0 in"),
+    ("extras.deepmlp_sharing_aux.lr", DELETE, "missing"),
+    ("extras.deepmlp_sharing_aux.dept", 2, "unknown key (did you mean 'depth'?)"),
+    ("extras.probcmp_cnv", {"lr": 1e-3}, "unknown key (did you mean 'probcmp_conv'?)"),
 ]
 
 
@@ -82,6 +89,7 @@ def test_count_of_bad_inputs():
 def test_good_params_pass_and_axes_become_lists():
     params = P.validate(with_("lr", 1e-3))
     assert params["lr"] == [1e-3] and params["hidden"] == [16] and params["lambda"] == [0.5]
+    assert params["extras"]["deepmlp_sharing_aux"] == {"lr": [1e-3], "hidden": [8], "lambda": [0.5], "depth": [2]}
     assert P.load(ROOT / "params.yaml")["train"]["repeats"] == 30
 
 
