@@ -1,3 +1,4 @@
+import copy
 import itertools
 from pathlib import Path
 
@@ -15,7 +16,7 @@ CASES = [(name, {}) for name in extras.EXTRAS] + [
     (name, {key: value})
     for name, defaults in extras.OPTIONS.items()
     for key, values in {"activation": list(extras.ACTIVATIONS), "dropout": [0.0, 0.5],
-                        "batchnorm": [False], "depth": [1, 2]}.items() if key in defaults
+                        "batchnorm": [False], "depth": [1, 2], "width": [4, 8]}.items() if key in defaults
     for value in values
 ]
 
@@ -69,14 +70,29 @@ def test_probcmp_main_output_is_its_digit_heads_comparison():
     ({"dropout": -0.1}, "-0.1"),
     ({"dropout": "half"}, "'half'"),
     ({"widht": 3}, "'widht'"),
+    ({"width": 0}, "0"),
+    ({"width": 2.5}, "2.5"),
 ])
 def test_invalid_options_are_one_line_user_errors(options, named):
     with pytest.raises(UserError) as err:
-        build("conv2x_sharing_aux", 16, **options)
+        build("probcmp_conv" if "width" in options else "conv2x_sharing_aux", 16, **options)
     message = str(err.value)
     assert "\n" not in message and named in message and "allowed" in message
     if "activation" in options:
         assert all(a in message for a in extras.ACTIVATIONS)
+
+
+def test_probcmp_width_sets_the_channels_and_channels_last_keeps_the_numbers():
+    torch.manual_seed(0)
+    model = build("probcmp_conv", 16, width=4).eval()
+    convs = [m for m in model.modules() if isinstance(m, torch.nn.Conv2d)]
+    assert [c.out_channels for c in convs] == [4, 4, 8, 8]
+    assert all(c.weight.is_contiguous(memory_format=torch.channels_last) for c in convs)
+    x = torch.randn(6, 2, 14, 14)
+    plain = copy.deepcopy(model).to(memory_format=torch.contiguous_format)
+    plain.branch[0] = torch.nn.Identity()  # the same weights in the default NCHW layout
+    a, b = model(x), plain(x)
+    assert all(torch.allclose(u, v, atol=1e-5) for u, v in zip(a, b))
 
 
 def test_study_architectures_take_no_options():
@@ -84,10 +100,13 @@ def test_study_architectures_take_no_options():
         build("conv2_sharing_aux", 16, dropout=0.5)
 
 
-def test_dropout_training_is_deterministic(pairs1000):
+@pytest.mark.parametrize("arch,options", [
+    ("deepmlp_sharing_aux", (("activation", "tanh"), ("dropout", 0.5))),
+    ("probcmp_conv", (("dropout", 0.5), ("width", 4))),  # batch norm, channels-last
+])
+def test_dropout_training_is_deterministic(pairs1000, arch, options):
     tr = tuple(t[:200] for t in pairs1000[:3])
-    spec = TrainSpec("deepmlp_sharing_aux", 32, 1e-3, 0.5, 2, 100, seed=3,
-                     options=(("activation", "tanh"), ("dropout", 0.5)))
+    spec = TrainSpec(arch, 32, 1e-3, 0.5, 2, 100, seed=3, options=options)
     _, a = train(spec, tr)
     torch.rand(7)  # global RNG state must not matter
     _, b = train(spec, tr)

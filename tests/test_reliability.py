@@ -1,0 +1,109 @@
+"""Interrupted runs, damaged inputs and reruns: never a wrong or half-written result."""
+
+import json
+import os
+import signal
+import subprocess
+import time
+
+import numpy as np
+import pytest
+
+from digitcmp.data import prepare_arrays
+from digitcmp.search import pick_best
+from tests.dvcproject import TINY, dvc, env, ran_stages, run, write_params
+
+# A search long enough to interrupt: 16 conv2 trainings of about half a second each.
+SLOW = {**TINY, "lr": [1.0e-3, 1.0e-2], "hidden": [8, 16, 32, 64], "lambda": [0.25, 0.5],
+        "train": {**TINY["train"], "epochs": 3, "workers": 1}}
+STAGE, OUT = "search@conv2_sharing_aux", "metrics/search/conv2_sharing_aux.json"
+
+
+def cache_entries(repo):
+    return list((repo / ".cache" / "trainings").glob("*.json"))
+
+
+@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGKILL], ids=["SIGINT", "SIGKILL"])
+def test_interrupted_stage_resumes_to_identical_results(repo, tmp_path, sig):
+    write_params(repo, SLOW)
+    before = len(cache_entries(repo))
+    proc = subprocess.Popen(["dvc", "repro", STAGE], cwd=repo, env=env(repo), start_new_session=True,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.time() + 300
+    while len(cache_entries(repo)) < before + 3 and time.time() < deadline and proc.poll() is None:
+        time.sleep(0.05)
+    os.killpg(proc.pid, sig)
+    proc.wait()
+    finished = len(cache_entries(repo)) - before
+    assert 3 <= finished < 16, "the stage was not interrupted midway"
+    assert not (repo / OUT).exists() and not list(repo.glob("metrics/**/.*.tmp"))
+    rerun = dvc(repo, "repro", STAGE)
+    assert STAGE in ran_stages(rerun.stdout)
+    assert len(cache_entries(repo)) - before == 16  # only the unfinished ones were trained again
+    # The same stage, uninterrupted, with an empty cache, gives the same bytes.
+    fresh = {**env(repo), "DIGITCMP_CACHE": str(tmp_path / "fresh")}
+    resumed = (repo / OUT).read_bytes()
+    run(repo, "python", "stages/search.py", "conv2_sharing_aux", env=fresh)
+    assert (repo / OUT).read_bytes() == resumed
+
+
+def test_damaged_data_is_detected_before_training(repo):
+    draws = repo / "data/prepared/draws.npy"
+    draws.write_bytes(draws.read_bytes()[:-100])
+    out = run(repo, "python", "stages/search.py", "mlp_sharing_aux", check=False)
+    assert out.returncode == 2
+    assert out.stderr.strip().splitlines() == [
+        "error: data/prepared: draws.npy does not match its hash in manifest.json (truncated or edited?); "
+        "rerun `dvc repro prepare` (or `dvc checkout data/prepared`)"]
+    # DVC sees the changed file and restores it (from its cache, or by rerunning prepare).
+    dvc(repo, "repro", "prepare")
+    run(repo, "python", "stages/search.py", "mlp_sharing_aux")
+
+
+def test_missing_search_result_names_the_stage_to_run(repo):
+    (repo / "metrics/search/mlp_sharing_aux.json").unlink()
+    out = run(repo, "python", "stages/retrain.py", "mlp_sharing_aux", check=False)
+    assert out.returncode == 2
+    assert out.stderr.strip() == ("error: metrics/search/mlp_sharing_aux.json is missing; "
+                                  "run `dvc repro search@mlp_sharing_aux` first")
+
+
+def test_diverged_never_wins_over_finite():
+    rows = [{"lr": 0.1, "hidden": 50, "lambda": None, "val_acc": 0.9, "diverged": True},
+            {"lr": 1e-3, "hidden": 300, "lambda": None, "val_acc": 0.6, "diverged": False},
+            {"lr": 1e-3, "hidden": 100, "lambda": None, "val_acc": 0.6, "diverged": False}]
+    assert pick_best(rows) is rows[2]  # finite first, then accuracy, then the smaller model
+    assert pick_best(rows[:1]) is rows[0]
+
+
+def test_rerun_and_repeated_experiment_give_identical_metrics(repo):
+    target = "search@mlp_sharing_aux"
+    dvc(repo, "exp", "run", "-S", "lambda=0.75", target)
+    first = (repo / "metrics/search/mlp_sharing_aux.json").read_bytes()
+    run(repo, "rm", "-rf", ".cache")
+    again = dvc(repo, "exp", "run", "-f", "-S", "lambda=0.75", target)
+    assert target in ran_stages(again.stdout)
+    assert (repo / "metrics/search/mlp_sharing_aux.json").read_bytes() == first
+
+
+def test_data_seed_changes_the_data():
+    a = prepare_arrays("mnist5k", seed=0, n=50, repeats=2)
+    b = prepare_arrays("mnist5k", seed=1, n=50, repeats=2)
+    assert not np.array_equal(a["draws"], b["draws"])
+    assert not np.array_equal(a["train_images"], b["train_images"])
+    assert all(np.array_equal(a[k], prepare_arrays("mnist5k", seed=0, n=50, repeats=2)[k]) for k in a)
+
+
+def test_temp_experiment_leaves_the_workspace_untouched(repo):
+    def snapshot():
+        return {p: p.read_bytes() for p in sorted(repo.rglob("*"))
+                if p.is_file() and ".dvc/tmp" not in p.as_posix() and "/.git/" not in p.as_posix()}
+
+    before = snapshot()
+    dvc(repo, "exp", "run", "--temp", "-n", "lam075", "-S", "lambda=0.75", "search@mlp_sharing_aux")
+    assert snapshot() == before
+    assert run(repo, "git", "status", "--porcelain").stdout == ""
+    shown = json.loads(dvc(repo, "exp", "show", "--json").stdout)
+    exps = [e for commit in shown for e in (commit.get("experiments") or [])]
+    names = {run_["name"] for e in exps for run_ in e.get("revs", [])}
+    assert "lam075" in names
