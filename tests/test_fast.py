@@ -1,0 +1,146 @@
+"""The fast paths give the plain path's results: bitwise where claimed, else fp32-close."""
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import torch
+
+from digitcmp.fast import FusedAdam, fast_layout
+from digitcmp.flops import forward_flops
+from digitcmp.many import stackable, train_many
+from digitcmp.models import ARCHITECTURES, build
+from digitcmp.train import TrainSpec, loss_fn, train
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def small(pairs, n):
+    return tuple(t[:n] for t in pairs[:3]), tuple(t[:n] for t in pairs[3:])
+
+
+def weights(model):
+    return {k: v.detach() for k, v in model.state_dict().items()}
+
+
+def assert_close_weights(a, b, atol):
+    wa, wb = weights(a), weights(b)
+    assert wa.keys() == wb.keys()
+    for k in wa:
+        torch.testing.assert_close(wa[k], wb[k], rtol=0, atol=atol, msg=k)
+
+
+def test_fused_adam_is_torch_fused_adam_bit_for_bit():
+    torch.manual_seed(0)
+    a = build("conv1_nosharing_aux", 20)
+    b = build("conv1_nosharing_aux", 20)
+    b.load_state_dict(a.state_dict())
+    opt_a, opt_b = torch.optim.Adam(a.parameters(), lr=1e-2, fused=True), FusedAdam(b.parameters(), lr=1e-2)
+    x, t, c = torch.randn(30, 2, 14, 14), torch.randint(0, 2, (30,)), torch.randint(0, 10, (30, 2))
+    for _ in range(4):
+        for model, opt in ((a, opt_a), (b, opt_b)):
+            opt.zero_grad()
+            loss_fn(model(x), t, c, 0.5).backward()
+            opt.step()
+    assert all(torch.equal(p, q) for p, q in zip(a.parameters(), b.parameters()))
+
+
+@pytest.mark.parametrize("arch", ["conv1_sharing_aux", "conv2_nosharing_noaux", "mlp_nosharing_aux"])
+def test_fast_layout_keeps_parameters_and_is_fp32_close(arch):
+    torch.manual_seed(0)
+    plain = build(arch, 30)
+    fast = build(arch, 30)
+    fast.load_state_dict(plain.state_dict())
+    fast_layout(fast)
+    assert weights(plain).keys() == weights(fast).keys()
+    x, t, c = torch.randn(50, 2, 14, 14), torch.randint(0, 2, (50,)), torch.randint(0, 10, (50, 2))
+    out_p, out_f = plain(x), fast(x)
+    for p, f in zip(out_p, out_f):
+        if p is not None:
+            torch.testing.assert_close(f, p, rtol=1e-5, atol=1e-5)
+    loss_fn(out_p, t, c, 0.5).backward()
+    loss_fn(out_f, t, c, 0.5).backward()
+    for (name, p), f in zip(plain.named_parameters(), fast.parameters()):
+        torch.testing.assert_close(f.grad, p.grad, rtol=1e-4, atol=1e-5, msg=name)
+
+
+@pytest.mark.parametrize("arch", ["conv1_sharing_aux", "shallow_nosharing_aux"])
+def test_fast_training_is_fp32_close_to_plain_and_deterministic(pairs1000, arch):
+    tr, te = small(pairs1000, 300)
+    spec = TrainSpec(arch, 30, 1e-3, 0.5, 2, 100, seed=3)
+    r_plain, plain = train(spec, tr, {"test": te}, fast=False)
+    r_fast, fast = train(spec, tr, {"test": te})
+    _, again = train(spec, tr, {"test": te})
+    assert_close_weights(fast, plain, atol=1e-5)
+    assert abs(r_fast.acc["test"] - r_plain.acc["test"]) <= 0.01
+    assert all(torch.equal(v, weights(again)[k]) for k, v in weights(fast).items())
+
+
+def test_plain_path_is_deterministic(pairs1000):
+    tr, te = small(pairs1000, 200)
+    spec = TrainSpec("conv2_sharing_noaux", 20, 1e-3, 0.0, 1, 100, seed=1)
+    _, a = train(spec, tr, {}, fast=False)
+    _, b = train(spec, tr, {}, fast=False)
+    assert all(torch.equal(v, weights(b)[k]) for k, v in weights(a).items())
+
+
+def test_score_train_false_skips_the_train_set(pairs1000):
+    tr, te = small(pairs1000, 100)
+    result, _ = train(TrainSpec("mlp_sharing_noaux", 10, 1e-3, 0.0, 1, 100, 0), tr, {"test": te},
+                      score_train=False)
+    assert set(result.acc) == {"test"}
+
+
+def test_train_many_matches_train_per_spec(pairs1000):
+    """Stacked training: fp32-close to `train` per spec; bitwise repeatable and (one
+    thread, observed with this torch/MKL) bitwise independent of the rest of the group;
+    conv and wide specs go through `train` itself (bitwise equal)."""
+    tr, te = small(pairs1000, 300)
+    specs = [TrainSpec("mlp_sharing_aux", 30, lr, lam, 2, 100, seed)
+             for seed, (lr, lam) in enumerate([(1e-3, 0.5), (1e-2, 0.25), (1e-3, 1.0), (1e-2, 0.0)])]
+    specs.append(TrainSpec("conv1_sharing_noaux", 20, 1e-3, 0.0, 1, 100, seed=9))
+    specs.append(TrainSpec("mlp_sharing_aux", 200, 1e-3, 0.5, 1, 100, seed=9))  # too wide to stack
+    many = train_many(specs, tr, {"test": te})
+    again = train_many(specs, tr, {"test": te})
+    for spec, (result, model), (_, model2) in zip(specs, many, again):
+        ref_result, ref = train(spec, tr, {"test": te})
+        if not stackable(spec):
+            assert all(torch.equal(v, weights(ref)[k]) for k, v in weights(model).items())
+        else:
+            assert_close_weights(model, ref, atol=1e-5)
+        assert abs(result.acc["test"] - ref_result.acc["test"]) <= 0.01
+        assert set(result.acc) == set(ref_result.acc) and set(result.digit_acc) == set(ref_result.digit_acc)
+        assert all(torch.equal(v, weights(model2)[k]) for k, v in weights(model).items())
+    alone = train_many(specs[2:3], tr, {"test": te})[0][1]
+    assert all(torch.equal(v, weights(many[2][1])[k]) for k, v in weights(alone).items())
+
+
+def test_train_many_per_spec_data_and_divergence(pairs1000):
+    """One train set per spec; a diverging model stops alone, as `train` reports it."""
+    tr, te = small(pairs1000, 200)
+    poisoned = (tr[0].clone(), tr[1], tr[2])
+    poisoned[0][5, 0, 3, 3] = float("inf")
+    specs = [TrainSpec("shallow_sharing_noaux", 20, 1e-3, 0.0, 2, 100, s) for s in (0, 1)]
+    many = train_many(specs, [poisoned, tr], [{"test": te}, {"test": te}])
+    bad, _ = train(specs[0], poisoned, {"test": te})
+    good, good_model = train(specs[1], tr, {"test": te})
+    assert many[0][0].diverged and many[0][0].epochs_run == bad.epochs_run == 0
+    assert not many[1][0].diverged and many[1][0].epochs_run == 2
+    assert_close_weights(many[1][1], good_model, atol=1e-5)
+
+
+def test_forward_flops_by_hand():
+    # shallow: 196→100 per digit, 200→2 head; conv2 (Table 3) at hidden 100, with aux.
+    assert forward_flops("shallow_sharing_noaux", 100) == 2 * (2 * 196 * 100) + 2 * 200 * 2
+    conv2 = 2 * (25 * 16 * 100 + 16 * 9 * 32 * 64 + 32 * 9 * 64 * 36 + 64 * 4 * 128 * 4)
+    assert forward_flops("conv2_nosharing_aux", 100) == 2 * (conv2 + 2 * 512 * 10) + 2 * (1024 * 100 + 100 * 2)
+    assert all(forward_flops(a, 50) > 0 for a in ARCHITECTURES)
+
+
+def test_bench_smoke_runs():
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    out = subprocess.run([sys.executable, str(ROOT / "bench" / "bench.py"), "--smoke"], env=env,
+                         capture_output=True, text=True, timeout=300, check=True).stdout
+    assert out.strip().splitlines()[-1].startswith("speedup: ")
