@@ -105,7 +105,7 @@ def _check(key: str, value: Any, rule: Rule) -> Any:
 def _validate(raw: Any, schema: dict[str, Any], prefix: str = "") -> dict[str, Any]:
     if not isinstance(raw, dict):
         raise UserError(f"{prefix.rstrip('.') or 'params'}: {raw!r} is not allowed; allowed: a mapping of keys")
-    known = [prefix + k for k in schema]
+    known = [prefix + k for k in schema] + (["extras"] if not prefix else [])
     for key in raw:
         if key not in schema:
             raise _unknown(prefix + str(key), known)

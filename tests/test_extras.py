@@ -7,6 +7,7 @@ import torch
 import yaml
 
 from digitcmp import extras
+from digitcmp import params as P
 from digitcmp.errors import UserError
 from digitcmp.models import ARCHITECTURES, build, has_aux
 from digitcmp.train import TrainSpec, train
@@ -117,9 +118,9 @@ def test_dropout_training_is_deterministic(pairs1000, arch, options):
 ROOT = Path(__file__).resolve().parents[1]
 
 
-def test_proposed_extras_grids_build():
-    """Every grid point of params_extras.yaml names an extra and valid options."""
-    grids = yaml.safe_load((ROOT / "params_extras.yaml").read_text())["extras"]
+def test_params_extras_grids_build():
+    """Every grid point of params.yaml's extras: names an extra and valid options."""
+    grids = P.load(ROOT / "params.yaml")["extras"]
     assert set(grids) == set(extras.EXTRAS)
     for name, grid in grids.items():
         axes = {k: v for k, v in grid.items() if k not in ("lr", "hidden", "lambda")}
