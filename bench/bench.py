@@ -17,7 +17,6 @@ GFLOP/s from the analytic counts of `digitcmp.flops`, and against one core's fp3
 peak, measured with a large matrix product on one thread.
 
 Options: `--per-core` adds plain vs fast on one thread (CPU seconds, per family);
-`--stacking` adds one-by-one `train` vs `train_many` on narrow shallow/MLP groups.
 
     .venv/bin/python bench/bench.py --quick    # < 60 s; last line: speedup: <ratio>
 """
@@ -36,7 +35,6 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # digitcmp, withou
 from digitcmp.data import Prepared, load_prepared, prepare_arrays, save_prepared  # noqa: E402
 from digitcmp.engine import Task, run_trainings  # noqa: E402
 from digitcmp.flops import training_flops  # noqa: E402
-from digitcmp.many import train_many  # noqa: E402
 from digitcmp.models import ARCHITECTURES  # noqa: E402
 from digitcmp.train import TrainSpec, train  # noqa: E402
 
@@ -120,34 +118,6 @@ def per_core(tasks: list[Task], prepared: Prepared) -> None:
     torch.set_num_threads(threads)
 
 
-def stacking(prepared: Prepared, epochs: int) -> None:
-    """One-by-one `train` vs `train_many` on a grid group (12 specs, 700 pairs), one thread."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    fit, val = prepared.search_sets(0.3)
-    print("stacking (1 thread, CPU seconds, 12 specs): one by one | train_many | ratio")
-    for arch in ("shallow_sharing_aux", "mlp_nosharing_aux"):
-        for hidden in (50, 100, 200):
-            specs = [TrainSpec(arch, hidden, lr, lam, epochs, 100, seed)
-                     for seed, (lr, lam) in enumerate((lr, lam) for lr in (1e-5, 1e-3, 1e-1)
-                                                      for lam in (0.25, 0.5, 0.75, 1.0))]
-            t = time.process_time()
-            for spec in specs:
-                train(spec, fit, {"val": val}, score_train=False)
-            alone = time.process_time() - t
-            t = time.process_time()
-            # train_many stacks only hidden <= STACK_MAX_HIDDEN; force it here to show why
-            import digitcmp.many as many
-            limit, many.STACK_MAX_HIDDEN = many.STACK_MAX_HIDDEN, 10**9
-            try:
-                train_many(specs, fit, {"val": val}, score_train=False)
-            finally:
-                many.STACK_MAX_HIDDEN = limit
-            stacked = time.process_time() - t
-            print(f"  {arch:20s} h{hidden:<4d} {alone:6.2f} | {stacked:6.2f} | {alone / stacked:5.2f}")
-    torch.set_num_threads(threads)
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--quick", action="store_true", help="a slice that runs in under a minute")
@@ -156,7 +126,6 @@ def main() -> None:
     parser.add_argument("--epochs", type=int)
     parser.add_argument("--workers", type=int, default=len(os.sched_getaffinity(0)))
     parser.add_argument("--per-core", action="store_true", help="also plain vs fast on one thread")
-    parser.add_argument("--stacking", action="store_true", help="also train vs train_many on one thread")
     args = parser.parse_args()
     mode = "smoke" if args.smoke else "quick" if args.quick else "full"
     per_arch, epochs, n_pairs = MODES[mode]
@@ -207,8 +176,6 @@ def main() -> None:
                   f"loses its core stalls the other), so the ratio below overstates a quiet machine's")
         if args.per_core:
             per_core(tasks, prepared)
-        if args.stacking:
-            stacking(prepared, epochs)
     print(f"speedup: {t_study / t_engine:.2f}")
 
 

@@ -10,7 +10,6 @@ import torch
 
 from digitcmp.fast import FusedAdam, fast_layout
 from digitcmp.flops import forward_flops
-from digitcmp.many import stackable, train_many
 from digitcmp.models import ARCHITECTURES, build
 from digitcmp.train import TrainSpec, loss_fn, train
 
@@ -91,44 +90,6 @@ def test_score_train_false_skips_the_train_set(pairs1000):
     result, _ = train(TrainSpec("mlp_sharing_noaux", 10, 1e-3, 0.0, 1, 100, 0), tr, {"test": te},
                       score_train=False)
     assert set(result.acc) == {"test"}
-
-
-def test_train_many_matches_train_per_spec(pairs1000):
-    """Stacked training: fp32-close to `train` per spec; bitwise repeatable and (one
-    thread, observed with this torch/MKL) bitwise independent of the rest of the group;
-    conv and wide specs go through `train` itself (bitwise equal)."""
-    tr, te = small(pairs1000, 300)
-    specs = [TrainSpec("mlp_sharing_aux", 30, lr, lam, 2, 100, seed)
-             for seed, (lr, lam) in enumerate([(1e-3, 0.5), (1e-2, 0.25), (1e-3, 1.0), (1e-2, 0.0)])]
-    specs.append(TrainSpec("conv1_sharing_noaux", 20, 1e-3, 0.0, 1, 100, seed=9))
-    specs.append(TrainSpec("mlp_sharing_aux", 200, 1e-3, 0.5, 1, 100, seed=9))  # too wide to stack
-    many = train_many(specs, tr, {"test": te})
-    again = train_many(specs, tr, {"test": te})
-    for spec, (result, model), (_, model2) in zip(specs, many, again):
-        ref_result, ref = train(spec, tr, {"test": te})
-        if not stackable(spec):
-            assert all(torch.equal(v, weights(ref)[k]) for k, v in weights(model).items())
-        else:
-            assert_close_weights(model, ref, atol=1e-5)
-        assert abs(result.acc["test"] - ref_result.acc["test"]) <= 0.01
-        assert set(result.acc) == set(ref_result.acc) and set(result.digit_acc) == set(ref_result.digit_acc)
-        assert all(torch.equal(v, weights(model2)[k]) for k, v in weights(model).items())
-    alone = train_many(specs[2:3], tr, {"test": te})[0][1]
-    assert all(torch.equal(v, weights(many[2][1])[k]) for k, v in weights(alone).items())
-
-
-def test_train_many_per_spec_data_and_divergence(pairs1000):
-    """One train set per spec; a diverging model stops alone, as `train` reports it."""
-    tr, te = small(pairs1000, 200)
-    poisoned = (tr[0].clone(), tr[1], tr[2])
-    poisoned[0][5, 0, 3, 3] = float("inf")
-    specs = [TrainSpec("shallow_sharing_noaux", 20, 1e-3, 0.0, 2, 100, s) for s in (0, 1)]
-    many = train_many(specs, [poisoned, tr], [{"test": te}, {"test": te}])
-    bad, _ = train(specs[0], poisoned, {"test": te})
-    good, good_model = train(specs[1], tr, {"test": te})
-    assert many[0][0].diverged and many[0][0].epochs_run == bad.epochs_run == 0
-    assert not many[1][0].diverged and many[1][0].epochs_run == 2
-    assert_close_weights(many[1][1], good_model, atol=1e-5)
 
 
 def test_forward_flops_by_hand():
