@@ -23,7 +23,6 @@ import json
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from importlib import resources
 from pathlib import Path
 from typing import Any
 
@@ -67,7 +66,7 @@ PNG_METADATA = {"Software": None}
 
 def study_table2() -> pd.DataFrame:
     """The study's Table 2 (mean and std of 30 runs) indexed by our architecture names."""
-    text = resources.files("digitcmp").joinpath("study_table2.csv").read_text()
+    text = (Path(__file__).parent / "study_table2.csv").read_text()
     return pd.read_csv(io.StringIO(text)).set_index("arch")
 
 
@@ -196,6 +195,59 @@ def comparisons(runs: Mapping[str, dict], families: Sequence[str] = FAMILIES) ->
     return frame
 
 
+# The study's open questions, answered with the extra architectures (issue 7):
+# (key, question, a, b); a row is tested only when both architectures have runs.
+QUESTIONS = (
+    ("convolution", "convolution at equal depth", "conv2_sharing_aux", "deepmlp_sharing_aux"),
+    ("depth_mlp", "depth without convolution", "deepmlp_sharing_aux", "mlp_sharing_aux"),
+    ("depth_conv", "depth with convolution", "conv2_sharing_aux", "conv1_sharing_aux"),
+    ("comparator", "reading the digit distributions", "probcmp_conv", "conv2_sharing_aux"),
+    ("options", "§5 options (activation, dropout)", "conv2x_sharing_aux", "conv2_sharing_aux"),
+)
+
+
+def questions(runs: Mapping[str, dict]) -> pd.DataFrame:
+    """Welch and paired t-tests of each question's a vs b (Δ = a − b)."""
+    rows = [{"test": key, "question": q, "a": a, "b": b,
+             **welch(runs[a]["test_acc"], runs[b]["test_acc"]),
+             "p_paired": paired_p(runs[a]["test_acc"], runs[b]["test_acc"])}
+            for key, q, a, b in QUESTIONS if a in runs and b in runs]
+    return pd.DataFrame(rows)
+
+
+def _effect(row: pd.Series) -> str:
+    p = _p(row["p"])
+    p = f"Welch p {p}" if p.startswith("<") else f"Welch p = {p}"
+    if not row["p"] < ALPHA:
+        return f"no significant difference (Δ = {row['diff']:+.4f}, {p})"
+    return f"Δ = {row['diff']:+.4f} ({p}, Hedges' g = {row['g']:+.2f})"
+
+
+def questions_markdown(qs: pd.DataFrame) -> str:
+    """The tests as a table, then the depth-or-convolution answer in words."""
+    rows = [[t["question"], f"{label(t['a'])} − {label(t['b'])}", f"{t['diff']:+.4f}",
+             f"[{t['ci_low']:+.4f}, {t['ci_high']:+.4f}]", _num_cell(t["t"], ".2f"), _p(t["p"]),
+             _p(t["p_paired"]), _num_cell(t["g"], "+.2f")] for _, t in qs.iterrows()]
+    parts = [_table(["Question", "Δ = a − b", "Δ mean", "95% CI of Δ", "t", "p (Welch)", "p (paired)",
+                     "Hedges' g"], rows, align="llrrrrrr")]
+    by = {t["test"]: t for _, t in qs.iterrows()}
+    if "convolution" in by and "depth_mlp" in by:
+        conv, depth = by["convolution"], by["depth_mlp"]
+        helps = {name: t["p"] < ALPHA and t["diff"] > 0 for name, t in (("convolution", conv), ("depth", depth))}
+        if helps["convolution"] and helps["depth"]:
+            verdict = "both help"
+        elif helps["convolution"] or helps["depth"]:
+            found = "convolution" if helps["convolution"] else "depth"
+            other = "depth without convolution" if found == "convolution" else "convolution at equal depth"
+            verdict = f"{found} explains it; {other} does not"
+        else:
+            verdict = "neither helps significantly on its own"
+        parts += ["", f"**Depth or convolution?** At conv2's depth, convolution gives {_effect(conv)}; "
+                      f"depth without convolution (the 4-layer MLP against the study's 2-layer one) gives "
+                      f"{_effect(depth)}. Of conv2's lead over the MLP: {verdict} (α = {ALPHA})."]
+    return "\n".join(parts)
+
+
 # --- Summary (metrics/summary.json) ---------------------------------------------
 
 
@@ -226,7 +278,8 @@ def _arch_entry(row: pd.Series) -> dict[str, Any]:
     return {k: _value(row, k) for k in ("mean", "std", "n_diverged", "lr", "hidden", "lambda")}
 
 
-def summary(table: pd.DataFrame, tests: pd.DataFrame, extras: pd.DataFrame | None = None) -> dict[str, Any]:
+def summary(table: pd.DataFrame, tests: pd.DataFrame, extras: pd.DataFrame | None = None,
+            qs: pd.DataFrame | None = None) -> dict[str, Any]:
     """Flat enough for `dvc metrics diff`: `<arch>.mean`, `best.mean`, `tests.<family>.<test>.p`
     (Welch), `.p_holm`, `.p_paired`, `.g` (Hedges) and `.diff` (difference of means)."""
     out: dict[str, Any] = {arch: _arch_entry(row) for arch, row in table.iterrows()}
@@ -238,6 +291,8 @@ def summary(table: pd.DataFrame, tests: pd.DataFrame, extras: pd.DataFrame | Non
     for _, t in tests.iterrows():
         out["tests"].setdefault(t["family"], {})[t["test"]] = {
             k: _num(t[k]) for k in ("diff", "p", "p_holm", "p_paired", "g")}
+    for _, t in (qs if qs is not None else pd.DataFrame()).iterrows():
+        out["tests"].setdefault("beyond", {})[t["test"]] = {k: _num(t[k]) for k in ("diff", "p", "p_paired", "g")}
     return out
 
 
@@ -439,7 +494,8 @@ def protocol_markdown(p: Protocol) -> str:
 
 
 def results_markdown(table: pd.DataFrame, tests: pd.DataFrame, protocol: Protocol,
-                     extras: pd.DataFrame | None = None, curve: Mapping[str, Any] | None = None) -> str:
+                     extras: pd.DataFrame | None = None, curve: Mapping[str, Any] | None = None,
+                     qs: pd.DataFrame | None = None) -> str:
     """results.md: Table 2 reproduced, hyperparameters, tests, the best model, figures."""
     best = best_arch(table)
     b = table.loc[best]
@@ -491,6 +547,13 @@ def results_markdown(table: pd.DataFrame, tests: pd.DataFrame, protocol: Protoco
         "",
         f"{n_sig} of {len(tests)} differences are significant at family-wise α = {ALPHA} (Holm).",
         "",
+    ]
+    if qs is not None and len(qs):
+        parts += ["## Beyond the study: its open questions", "",
+                  "The extra architectures against the study's, same protocol, same data draws "
+                  "(Δ = a − b; Welch's t-test, paired t-test over the shared draws, Hedges' g):", "",
+                  questions_markdown(qs), ""]
+    parts += [
         f"## The best model: {label(best)} (the study's Table 3)",
         "",
         f"lr = {b['lr']:g}, hidden = {int(b['hidden'])}{lam}.",
@@ -633,12 +696,14 @@ def build_report(runs: Mapping[str, dict], searches: Mapping[str, dict], protoco
     table = table2(runs, searches, archs)
     extra = table2(runs, searches, extras) if extras else None
     tests = comparisons(runs)
+    qs = questions(runs)
     best = best_arch(table)
     curve = read_curve(curve_csv)
     everything = table if extra is None else pd.concat([table, extra])
     out = {
-        "results.md": results_markdown(table, tests, protocol, extra, curve_meta).encode(),
-        "metrics/summary.json": (json.dumps(summary(table, tests, extra), indent=2, allow_nan=False) + "\n").encode(),
+        "results.md": results_markdown(table, tests, protocol, extra, curve_meta, qs).encode(),
+        "metrics/summary.json": (json.dumps(summary(table, tests, extra, qs), indent=2, allow_nan=False)
+                                 + "\n").encode(),
         "plots/accuracy.csv": accuracy_csv(everything).encode(),
         "plots/runs.csv": runs_csv(runs, list(archs) + list(extras)).encode(),
         "plots/accuracy.png": png_bytes(fig_accuracy(everything)),

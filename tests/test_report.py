@@ -105,7 +105,7 @@ def test_t_tests_equal_a_direct_scipy_welch_on_the_stored_runs(built):
     runs, out = built
     summary = json.loads(out["metrics/summary.json"])
     tests = summary["tests"]
-    assert set(tests) == set(FAMILIES)
+    assert set(tests) == set(FAMILIES) | {"beyond"}  # beyond: the open questions (conv2 vs conv1 here)
     md = out["results.md"].decode()
     for family in FAMILIES:
         assert set(tests[family]) == {k for k, *_ in report.COMPARISONS}
@@ -332,3 +332,22 @@ def test_tiny_repro_dvc_plots_show_works_offline(repo):
     diff = dvc(repo, "plots", "diff", "HEAD", "-o", "diffpage")
     assert "failed" not in diff.stdout + diff.stderr
     check_offline_page(repo / "diffpage", declared_plots(), revisions=2)
+
+
+def test_open_questions_are_welch_and_paired_tests_with_an_answer():
+    from scipy import stats
+
+    from digitcmp import report
+
+    rng = np.random.default_rng(0)
+    means = {"conv2_sharing_aux": 0.87, "deepmlp_sharing_aux": 0.8695, "mlp_sharing_aux": 0.84,
+             "conv1_sharing_aux": 0.86}
+    runs = {a: {"test_acc": list(rng.normal(m, 0.01, 30))} for a, m in means.items()}
+    qs = report.questions(runs)
+    assert list(qs["test"]) == ["convolution", "depth_mlp", "depth_conv"]  # no extras without runs
+    for _, row in qs.iterrows():
+        a, b = runs[row["a"]]["test_acc"], runs[row["b"]]["test_acc"]
+        assert row["p"] == pytest.approx(stats.ttest_ind(a, b, equal_var=False).pvalue)
+        assert row["p_paired"] == pytest.approx(stats.ttest_rel(a, b).pvalue)
+    text = report.questions_markdown(qs)
+    assert "**Depth or convolution?**" in text and "depth explains it" in text
