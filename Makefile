@@ -34,7 +34,7 @@ bench: setup
 # A quick look at the whole pipeline, NOT the study's protocol: 100 pairs, one grid
 # point per architecture, 2 epochs, 2 retrainings. Runs as a temporary experiment, so
 # the workspace and its committed results stay as they are; see it with `dvc exp show`.
-QUICK := -S data.n_pairs=100 -S train.epochs=2 -S train.repeats=2 -S train.curve_epochs=3 \
+QUICK := -S data.n_pairs=100 -S train.epochs=2 -S train.repeats=2 -S train.curve_epochs=3 -S train.workers=1 \
 	-S lr=1.0e-3 -S hidden=50 -S lambda=0.5 -S extras.probcmp_conv.lambda=1.0 \
 	-S extras.conv2x_sharing_aux.activation=relu -S extras.conv2x_sharing_aux.dropout=0.0 \
 	-S extras.deepmlp_sharing_aux.hidden=100 -S extras.deepmlp_sharing_aux.lambda=0.5
