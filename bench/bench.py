@@ -8,7 +8,9 @@ epochs of batch 100: the mix of families of the retraining stage.
 (a) study-style: this process, torch's default threads, the plain loop
     (`train(..., fast=False)`), one training after another.
 (b) engine: `digitcmp.engine.run_trainings`, as a stage runs it: `--workers` forked
-    processes with one thread each, the fast path, no cache.
+    processes with one thread each, the fast path, `--precision` resolved as the
+    stages resolve `train.precision` (default auto: bf16 for the ConvNets on a CPU
+    with native bf16, see digitcmp.train), no cache.
 Family by family, (a) and (b) alternate which goes first, so that a change in the
 machine's load (other jobs) falls on both alike; the load average is printed. Both
 sides run after a warm-up of this process (imports, first calls); (b) includes its
@@ -22,6 +24,7 @@ Options: `--per-core` adds plain vs fast on one thread (CPU seconds, per family)
 """
 
 import argparse
+import dataclasses
 import os
 import sys
 import tempfile
@@ -36,7 +39,7 @@ from digitcmp.data import Prepared, load_prepared, prepare_arrays, save_prepared
 from digitcmp.engine import Task, run_trainings  # noqa: E402
 from digitcmp.flops import training_flops  # noqa: E402
 from digitcmp.models import ARCHITECTURES  # noqa: E402
-from digitcmp.train import TrainSpec, train  # noqa: E402
+from digitcmp.train import PRECISIONS, TrainSpec, resolve_precision, train  # noqa: E402
 
 MODES = {  # trainings per architecture, epochs, pairs
     "full": (2, 25, 1000),
@@ -71,15 +74,20 @@ def prepare(directory: Path, n_pairs: int, draws: int) -> Prepared:
     return load_prepared(directory)
 
 
-def slice_tasks(per_arch: int, epochs: int) -> list[Task]:
-    return [Task(TrainSpec(arch, 100, 1e-3, 0.5, epochs, 100, seed=k), draw=k)
+def slice_tasks(per_arch: int, epochs: int, precision: str) -> list[Task]:
+    return [Task(TrainSpec(arch, 100, 1e-3, 0.5, epochs, 100, seed=k,
+                           precision=resolve_precision(precision, arch)), draw=k)
             for arch in ARCHITECTURES for k in range(1, per_arch + 1)]
 
 
+def in_fp32(task: Task) -> Task:
+    return dataclasses.replace(task, spec=dataclasses.replace(task.spec, precision="fp32"))
+
+
 def study_style(tasks: list[Task], prepared: Prepared) -> float:
-    """Wall seconds of the plain loop, in this process with its default threads."""
+    """Wall seconds of the plain loop in fp32, in this process with its default threads."""
     t = time.perf_counter()
-    for task in tasks:
+    for task in map(in_fp32, tasks):
         fit, test = prepared.retrain_sets(task.draw)
         train(task.spec, fit, {"test": test}, fast=False)
     return time.perf_counter() - t
@@ -105,14 +113,14 @@ def per_core(tasks: list[Task], prepared: Prepared) -> None:
     """Plain vs fast loop, one thread, this process, per family, alternating; CPU seconds."""
     threads = torch.get_num_threads()
     torch.set_num_threads(1)
-    print("per core (1 thread, CPU seconds): plain | fast | ratio")
+    print("per core (1 thread, CPU seconds): plain fp32 | fast, engine's precision | ratio")
     for fam in reversed(FAMILIES):
         spent = {False: 0.0, True: 0.0}
         for task in (t for t in tasks if family(t.spec.arch) == fam):
             fit, test = prepared.retrain_sets(task.draw)
             for fast in (False, True):
                 t = time.process_time()
-                train(task.spec, fit, {"test": test}, fast=fast)
+                train(task.spec if fast else in_fp32(task).spec, fit, {"test": test}, fast=fast)
                 spent[fast] += time.process_time() - t
         print(f"  {fam:8s} {spent[False]:7.2f} | {spent[True]:7.2f} | {spent[False] / spent[True]:5.2f}")
     torch.set_num_threads(threads)
@@ -125,6 +133,7 @@ def main() -> None:
     parser.add_argument("--per-arch", type=int, help="trainings per architecture")
     parser.add_argument("--epochs", type=int)
     parser.add_argument("--workers", type=int, default=len(os.sched_getaffinity(0)))
+    parser.add_argument("--precision", choices=PRECISIONS, default="auto", help="the engine's train.precision")
     parser.add_argument("--per-core", action="store_true", help="also plain vs fast on one thread")
     args = parser.parse_args()
     mode = "smoke" if args.smoke else "quick" if args.quick else "full"
@@ -132,7 +141,7 @@ def main() -> None:
     per_arch, epochs = args.per_arch or per_arch, args.epochs or epochs
     os.environ["DIGITCMP_CACHE"] = "off"  # the engine must really train
 
-    tasks = slice_tasks(per_arch, epochs)
+    tasks = slice_tasks(per_arch, epochs, args.precision)
     flops = {f: 0 for f in FAMILIES}
     for task in tasks:
         flops[family(task.spec.arch)] += training_flops(task.spec.arch, 100, epochs, n_pairs, n_eval=n_pairs)
@@ -164,12 +173,13 @@ def main() -> None:
             return f"{gf:5.1f} GFLOP/s = {gf / (cores * peak):4.0%} of {cores} core(s)' peak"
 
         print(f"(a) study-style, 1 process x {threads} threads, plain loop: {t_study:.2f} s, {rate(t_study, threads)}")
-        print(f"(b) engine, {args.workers} forked workers x 1 thread, fast path: {t_engine:.2f} s, "
-              f"{rate(t_engine, args.workers)}")
-        print("per family: seconds (a) | seconds (b) | ratio | (b) GFLOP/s")
+        print(f"(b) engine, {args.workers} forked workers x 1 thread, fast path, precision {args.precision}: "
+              f"{t_engine:.2f} s, {rate(t_engine, args.workers)}")
+        print("per family: seconds (a) | seconds (b) | ratio | (b) GFLOP/s (b)'s precision")
         for fam in reversed(FAMILIES):
+            precision = next(t.spec.precision for t in tasks if family(t.spec.arch) == fam)
             print(f"  {fam:8s} {study[fam]:7.2f} | {eng[fam]:7.2f} | {study[fam] / eng[fam]:5.2f} | "
-                  f"{rate(eng[fam], args.workers, flops[fam])}")
+                  f"{rate(eng[fam], args.workers, flops[fam])} ({precision})")
         print(f"load average (1 min) before / after: {load_before:.2f} / {load_after:.2f} on {os.cpu_count()} CPUs")
         if max(load_before, load_after) > 1.5 + (os.cpu_count() or 1) / 2:
             print(f"warning: other jobs were running; they slow (a)'s {threads} threads most (a thread that "

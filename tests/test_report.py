@@ -15,6 +15,7 @@ import yaml
 from scipy import stats
 
 from digitcmp import report
+from digitcmp.errors import UserError
 from digitcmp.models import ARCHITECTURES, FAMILIES, has_aux
 from tests.dvcproject import dvc
 
@@ -187,8 +188,8 @@ def test_extras_get_their_own_rows_below_table2():
     assert [r[0] for r in extra] == ["conv3_sharing_aux"]
     assert extra[0][2] == "—"  # no study number
     hyper = table_rows(md, "## Chosen hyperparameters")
-    assert hyper[-1][:5] == ["conv3_sharing_aux", "0.001", "100", "0.5", "activation=tanh, dropout=0.25"]
-    assert hyper[0][4] == "—"
+    assert hyper[-1][:6] == ["conv3_sharing_aux", "0.001", "100", "0.5", "fp32", "activation=tanh, dropout=0.25"]
+    assert hyper[0][5] == "—"
     summary = json.loads(out["metrics/summary.json"])
     assert summary["conv3_sharing_aux"]["mean"] == pytest.approx(np.mean(runs["conv3_sharing_aux"]["test_acc"]))
     assert "conv3_sharing_aux" in out["plots/runs.csv"].decode()
@@ -351,3 +352,23 @@ def test_open_questions_are_welch_and_paired_tests_with_an_answer():
         assert row["p_paired"] == pytest.approx(stats.ttest_rel(a, b).pvalue)
     text = report.questions_markdown(qs)
     assert "**Depth or convolution?**" in text and "depth explains it" in text
+
+
+def test_paired_change_sees_a_shift_that_the_spread_hides():
+    rng = np.random.default_rng(0)
+    base = rng.normal(0.85, 0.015, 30)
+    shifted = base + 0.003 + rng.normal(0, 0.001, 30)
+    winner = {"lr": 1e-3, "hidden": 100, "lambda": None}
+    before = {"a": {"test_acc": base.tolist(), **winner}, "b": {"test_acc": base.tolist(), **winner}}
+    after = {"a": {"test_acc": shifted.tolist(), **winner}, "b": {"test_acc": base.tolist(), **winner, "hidden": 50}}
+    table = report.paired_change(before, after)
+    assert list(table.index) == ["a", "b", "all"]
+    assert table.loc["a", "p"] < 1e-6 and 0.002 < table.loc["a", "diff"] < 0.004
+    assert report.welch(shifted, base)["p"] > 0.05  # unpaired, the same shift is lost in the spread
+    assert table.loc["b", "diff"] == 0 and math.isnan(table.loc["b", "p"])
+    assert table.loc["a", "same_winner"] and not table.loc["b", "same_winner"] and not table.loc["all", "same_winner"]
+
+
+def test_paired_change_needs_equally_many_runs():
+    with pytest.raises(UserError, match="a: 3 runs before, 2 after"):
+        report.paired_change({"a": {"test_acc": [0.8, 0.9, 0.85]}}, {"a": {"test_acc": [0.8, 0.9]}})

@@ -1,0 +1,61 @@
+"""Did a change move the results? metrics/runs of two git revisions, paired by draw.
+
+    .venv/bin/python scripts/compare_runs.py BASELINE [CANDIDATE]
+
+BASELINE and CANDIDATE are git revisions; without CANDIDATE, the workspace's
+metrics/runs. Retraining k of an architecture sees the same train and test draw in
+both (same data params), so the paired t-test over draws shows shifts far smaller
+than the runs' spread: per architecture the two means, the mean difference with its
+95% CI and p, whether the grid search picked the same winner; then all pairs together.
+"""
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # digitcmp, without an install
+
+from digitcmp.errors import UserError  # noqa: E402
+from digitcmp.extras import EXTRAS  # noqa: E402
+from digitcmp.models import ARCHITECTURES  # noqa: E402
+from digitcmp.report import paired_change  # noqa: E402
+
+
+def runs_at(revision: str | None) -> dict[str, dict]:
+    """metrics/runs/<arch>.json at a git revision (None: the workspace), those that exist."""
+    runs = {}
+    for arch in ARCHITECTURES + EXTRAS:
+        path = f"metrics/runs/{arch}.json"
+        if revision is None:
+            if Path(path).is_file():
+                runs[arch] = json.loads(Path(path).read_text())
+            continue
+        shown = subprocess.run(["git", "show", f"{revision}:{path}"], capture_output=True, text=True)
+        if shown.returncode == 0:
+            runs[arch] = json.loads(shown.stdout)
+        elif "invalid object name" in shown.stderr or "unknown revision" in shown.stderr:
+            raise UserError(f"{revision}: not a git revision here; allowed: a commit, branch or tag")
+    return runs
+
+
+def main(argv: list[str]) -> None:
+    if len(argv) not in (1, 2):
+        raise UserError("usage: compare_runs.py BASELINE [CANDIDATE]; allowed: one or two git revisions")
+    before, after = runs_at(argv[0]), runs_at(argv[1] if len(argv) == 2 else None)
+    table = paired_change(before, after)
+    if table.empty:
+        raise UserError(f"no architecture has metrics/runs in both {argv[0]} and the candidate")
+    print(f"{'architecture':22s} {'before':>7s} {'after':>7s} {'after-before':>12s} {'95% CI':>19s} {'p':>7s}  winner")
+    for arch, r in table.iterrows():
+        before_after = f"{'':7s} {'':7s}" if arch == "all" else f"{r['before']:7.4f} {r['after']:7.4f}"
+        print(f"{arch:22s} {before_after} {r['diff']:+12.4f} [{r['ci_low']:+.4f}, {r['ci_high']:+.4f}] "
+              f"{r['p']:7.3f}  {'same' if r['same_winner'] else 'changed'}")
+
+
+if __name__ == "__main__":
+    try:
+        main(sys.argv[1:])
+    except UserError as err:
+        print(f"error: {err}", file=sys.stderr)
+        sys.exit(2)
