@@ -6,7 +6,11 @@
   `workers`, the backend or the schedule. Backends: `fork` (default: workers are
   forked from the stage process, which has imported torch but run no parallel torch
   code, so they start in well under a second, where spawning fresh ones costs
-  seconds per stage) and `spawn` (fresh processes, the conservative choice).
+  seconds per stage), `spawn` (fresh processes, the conservative choice) and `dask`:
+  a Dask cluster, the scheduler at `$DASK_SCHEDULER_ADDRESS` when set (workers must
+  see the project directory, e.g. on a shared file system, and run one thread each),
+  else a local cluster of `workers` single-thread processes; needs `pip install
+  'digitcmp[cluster]'`.
 - Cached: each finished training is written at once (atomically) to
   `<cache>/<key>.json`, the key hashing everything that determines its result: the
   spec, which data and split, the prepared data's bytes, the training code and the
@@ -28,6 +32,7 @@ import torch
 from tqdm import tqdm
 
 from digitcmp.data import Prepared, load_prepared
+from digitcmp.errors import UserError
 from digitcmp.io import dumps_json, read_json, write_json
 from digitcmp.train import TrainSpec, train
 
@@ -52,7 +57,7 @@ def cache_dir() -> Path | None:
     return None if value == "off" else Path(value)
 
 
-BACKENDS = ("fork", "spawn")
+BACKENDS = ("fork", "spawn", "dask")
 
 
 def resolve_workers(workers: int | str) -> int:
@@ -140,7 +145,10 @@ def run_trainings(tasks: Sequence[Task], data_dir: str | Path, device: str = "cp
 
 
 def _execute(args: list[tuple], n_jobs: int, backend: str) -> Iterator[tuple[int, dict]]:
-    """(index, record) of each training as it finishes: in this process or in a pool."""
+    """(index, record) of each training as it finishes: in this process, a pool or on Dask."""
+    if backend == "dask":
+        yield from _execute_dask(args, n_jobs)
+        return
     if n_jobs == 1:
         yield from (_run_and_store(*a) for a in args)
         return
@@ -150,3 +158,23 @@ def _execute(args: list[tuple], n_jobs: int, backend: str) -> Iterator[tuple[int
         yield from (f.result() for f in as_completed(futures))
     finally:  # on an interrupt, drop the queued trainings; finished ones are cached
         pool.shutdown(wait=True, cancel_futures=True)
+
+
+def _execute_dask(args: list[tuple], n_jobs: int) -> Iterator[tuple[int, dict]]:
+    try:
+        from dask.distributed import Client, LocalCluster, as_completed
+    except ImportError:
+        raise UserError("train.backend: dask needs dask.distributed; allowed: fork or spawn, "
+                        "or dask after `pip install 'digitcmp[cluster]'`") from None
+    address = os.environ.get("DASK_SCHEDULER_ADDRESS")
+    cluster = None if address else LocalCluster(n_workers=n_jobs, threads_per_worker=1, processes=True,
+                                                dashboard_address=None)
+    client = Client(address or cluster)
+    futures = [client.submit(_run_and_store, *a, pure=False) for a in args]
+    try:
+        yield from (f.result() for f in as_completed(futures))
+    finally:  # on an interrupt, drop what is queued; finished trainings are cached
+        client.cancel(futures)
+        client.close()
+        if cluster is not None:
+            cluster.close()

@@ -21,6 +21,7 @@ from ruamel.yaml.error import YAMLError
 
 from digitcmp import extras
 from digitcmp.data import SOURCES, check_n_pairs
+from digitcmp.engine import BACKENDS
 from digitcmp.errors import UserError
 from digitcmp.train import PRECISIONS
 
@@ -78,7 +79,7 @@ SCHEMA: dict[str, Any] = {
         "curve_epochs": Rule(integer(1), "an integer >= 1", default=50),
         "workers": Rule(lambda v: v == "auto" or integer(1)(v), "'auto' (one per core) or an integer >= 1",
                         default="auto"),
-        "backend": Rule(one_of("fork", "spawn"), "fork or spawn", default="fork"),
+        "backend": Rule(one_of(*BACKENDS), ", ".join(BACKENDS), default="fork"),
         "precision": Rule(one_of(*PRECISIONS), ", ".join(PRECISIONS), default="auto"),
         "device": Rule(lambda v: isinstance(v, str) and (v == "cpu" or v.startswith("cuda")),
                        "'cpu' or 'cuda' (or 'cuda:N')", default="cpu"),

@@ -52,7 +52,7 @@ BAD = [  # (key, value, what the message must contain)
     ("train.repeats", 1, "an integer >= 2"),
     ("train.workers", 0, "'auto' (one per core) or an integer >= 1"),
     ("train.workers", "many", "'auto' (one per core) or an integer >= 1"),
-    ("train.backend", "threads", "fork or spawn"),
+    ("train.backend", "threads", "fork, spawn, dask"),
     ("train.precision", "fp16", "auto, fp32, bf16"),
     ("train.device", "tpu", "'cpu' or 'cuda'"),
     ("train.curve_epochs", 0, "an integer >= 1"),

@@ -102,13 +102,13 @@ def test_misspelt_key(repo):
 
 def test_workers_and_backend_do_not_change_results(repo, tmp_path):
     outputs = []
-    for i, (workers, backend) in enumerate([(1, "fork"), (2, "fork"), (2, "spawn")]):
+    for i, (workers, backend) in enumerate([(1, "fork"), (2, "fork"), (2, "spawn"), (2, "dask")]):
         write_params(repo, {**TINY, "lambda": [0.25, 0.5], "train": {**TINY["train"], "workers": workers,
                                                                     "backend": backend}})
         cache = {"DIGITCMP_CACHE": str(tmp_path / f"cache{i}")}  # a fresh cache: every run really trains
         run(repo, "python", "stages/search.py", "shallow_sharing_aux", env={**env(repo), **cache})
         outputs.append((repo / "metrics/search/shallow_sharing_aux.json").read_bytes())
-    assert outputs[0] == outputs[1] == outputs[2]
+    assert outputs[0] == outputs[1] == outputs[2] == outputs[3]  # dask: a local cluster of 2 processes
 
 
 def test_this_repository_is_up_to_date_after_prepare(tmp_path):

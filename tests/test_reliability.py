@@ -3,6 +3,7 @@
 import json
 import os
 import signal
+import sys
 import subprocess
 import time
 
@@ -107,3 +108,12 @@ def test_temp_experiment_leaves_the_workspace_untouched(repo):
     exps = [e for commit in shown for e in (commit.get("experiments") or [])]
     names = {run_["name"] for e in exps for run_ in e.get("revs", [])}
     assert "lam075" in names
+
+
+def test_dask_backend_without_dask_installed_is_one_clear_line(monkeypatch):
+    from digitcmp import engine
+    from digitcmp.errors import UserError
+
+    monkeypatch.setitem(sys.modules, "dask.distributed", None)  # as if `digitcmp[cluster]` were not installed
+    with pytest.raises(UserError, match=r"train.backend: dask needs dask.distributed; allowed: fork or spawn"):
+        next(engine._execute([(0,)], 2, "dask"))
