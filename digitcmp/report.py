@@ -193,6 +193,17 @@ def paired_change(before: Mapping[str, dict], after: Mapping[str, dict]) -> pd.D
     return pd.DataFrame(rows).set_index("arch") if rows else pd.DataFrame()
 
 
+def paired_change_text(table: pd.DataFrame, before: str = "before", after: str = "after") -> str:
+    """`paired_change`'s table as aligned text for a terminal."""
+    lines = [f"{'architecture':22s} {before:>7s} {after:>7s} {after + '-' + before:>12s} {'95% CI':>19s} "
+             f"{'p':>7s}  winner"]
+    for arch, r in table.iterrows():
+        means = f"{'':7s} {'':7s}" if arch == "all" else f"{r['before']:7.4f} {r['after']:7.4f}"
+        lines.append(f"{arch:22s} {means} {r['diff']:+12.4f} [{r['ci_low']:+.4f}, {r['ci_high']:+.4f}] "
+                     f"{r['p']:7.3f}  {'same' if r['same_winner'] else 'changed'}")
+    return "\n".join(lines)
+
+
 def _paired_diff(d: np.ndarray) -> dict[str, float]:
     """Mean of paired differences, its 95% CI and the two-sided p of the paired t-test."""
     if len(d) < 2 or not d.std():

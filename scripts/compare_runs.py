@@ -19,7 +19,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # digitcmp, withou
 from digitcmp.errors import UserError  # noqa: E402
 from digitcmp.extras import EXTRAS  # noqa: E402
 from digitcmp.models import ARCHITECTURES  # noqa: E402
-from digitcmp.report import paired_change  # noqa: E402
+from digitcmp.report import paired_change, paired_change_text  # noqa: E402
 
 
 def runs_at(revision: str | None) -> dict[str, dict]:
@@ -46,12 +46,7 @@ def main(argv: list[str]) -> None:
     table = paired_change(before, after)
     if table.empty:
         raise UserError(f"no architecture has metrics/runs in both {argv[0]} and the candidate")
-    print(f"{'architecture':22s} {'before':>7s} {'after':>7s} {'after-before':>12s} {'95% CI':>19s} {'p':>7s}  winner")
-    for arch, r in table.iterrows():
-        before_after = f"{'':7s} {'':7s}" if arch == "all" else f"{r['before']:7.4f} {r['after']:7.4f}"
-        print(f"{arch:22s} {before_after} {r['diff']:+12.4f} [{r['ci_low']:+.4f}, {r['ci_high']:+.4f}] "
-              f"{r['p']:7.3f}  {'same' if r['same_winner'] else 'changed'}")
-
+    print(paired_change_text(table))
 
 if __name__ == "__main__":
     try:

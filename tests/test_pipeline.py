@@ -120,3 +120,30 @@ def test_this_repository_is_up_to_date_after_prepare(tmp_path):
     run(ROOT, "git", "clone", "-q", str(ROOT), str(repo))
     dvc(repo, "repro", "prepare")
     assert "up to date" in dvc(repo, "status").stdout
+
+
+def test_precision_bench_pairs_fp32_and_bf16_at_the_winner(repo):
+    too_many = run(repo, "python", str(ROOT / "bench" / "precision.py"), "conv1_sharing_aux", "--repeats", "3",
+                   check=False)
+    assert too_many.returncode == 2 and "allowed: 2 to train.repeats = 2" in too_many.stderr
+    out = run(repo, "python", str(ROOT / "bench" / "precision.py"), "conv1_sharing_aux").stdout
+    header, row, pooled = out.strip().splitlines()
+    assert header.split()[:3] == ["architecture", "fp32", "bf16"]
+    assert row.split()[0] == "conv1_sharing_aux" and row.split()[-1] == "same"  # one winner, two precisions
+    fp32, bf16, diff = (float(v) for v in row.split()[1:4])
+    assert diff == pytest.approx(bf16 - fp32, abs=1e-4) and pooled.startswith("all")
+
+
+def test_compare_runs_pairs_two_revisions(repo):
+    run(repo, "git", "add", "-A")
+    run(repo, "git", "commit", "-qm", "baseline")
+    moved = repo / "metrics/runs/mlp_sharing_aux.json"
+    runs = json.loads(moved.read_text())
+    moved.write_text(json.dumps({**runs, "test_acc": [a + 0.01 for a in runs["test_acc"]]}))
+    out = run(repo, "python", str(ROOT / "scripts" / "compare_runs.py"), "HEAD").stdout.splitlines()
+    rows = {line.split()[0]: line.split() for line in out[1:]}
+    assert set(rows) >= set(ARCHITECTURES) | {"all"}
+    assert float(rows["mlp_sharing_aux"][3]) == pytest.approx(0.01)  # workspace − HEAD
+    assert all(float(rows[a][3]) == 0 for a in ARCHITECTURES if a != "mlp_sharing_aux")
+    refused = run(repo, "python", str(ROOT / "scripts" / "compare_runs.py"), "no-such-rev", check=False)
+    assert refused.returncode == 2 and refused.stderr.startswith("error: no-such-rev: not a git revision")

@@ -1,0 +1,54 @@
+"""Does bf16 change accuracy? Architectures retrained at their grid winners in fp32 and in
+bf16 (digitcmp.train: mixed precision), on the same draws and seeds, paired by draw.
+
+    .venv/bin/python bench/precision.py conv2_sharing_aux [ARCH ...] [--repeats 30]
+
+Run in the project root after `dvc repro`: it reads params.yaml (data, epochs, batch) and
+each architecture's winner from metrics/search/<arch>.json, so the grid search, whose
+winner a small perturbation can change (one 300-pair validation set), is held fixed and
+only the precision differs. Trainings go through the engine and its cache.
+"""
+
+import argparse
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # digitcmp, without an install
+
+from digitcmp import params as P  # noqa: E402
+from digitcmp.errors import UserError  # noqa: E402
+from digitcmp.extras import EXTRAS  # noqa: E402
+from digitcmp.io import read_json  # noqa: E402
+from digitcmp.models import ARCHITECTURES  # noqa: E402
+from digitcmp.report import paired_change, paired_change_text  # noqa: E402
+from digitcmp.search import retrain  # noqa: E402
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("archs", nargs="+", choices=ARCHITECTURES + EXTRAS, metavar="ARCH")
+    parser.add_argument("--repeats", type=int, help="retrainings per precision (default: train.repeats)")
+    args = parser.parse_args()
+    params = P.load()
+    if args.repeats is not None:
+        if not 2 <= args.repeats <= params["train"]["repeats"]:
+            raise UserError(f"--repeats: {args.repeats} is not allowed; allowed: 2 to train.repeats = "
+                            f"{params['train']['repeats']} (the draws data/prepared holds)")
+        params["train"]["repeats"] = args.repeats
+    runs = {"fp32": {}, "bf16": {}}
+    for arch in args.archs:
+        found = Path(f"metrics/search/{arch}.json")
+        if not found.is_file():
+            raise UserError(f"{found} is missing; run `dvc repro` first")
+        best = read_json(found)["best"]
+        for precision in runs:
+            runs[precision][arch] = retrain(arch, best, {**params, "train": {**params["train"], "precision": precision}})
+    table = paired_change(runs["fp32"], runs["bf16"])
+    print(paired_change_text(table, "fp32", "bf16"))
+
+if __name__ == "__main__":
+    try:
+        main()
+    except UserError as err:
+        print(f"error: {err}", file=sys.stderr)
+        sys.exit(2)
