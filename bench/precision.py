@@ -20,7 +20,7 @@ from digitcmp.errors import UserError  # noqa: E402
 from digitcmp.extras import EXTRAS  # noqa: E402
 from digitcmp.io import read_json  # noqa: E402
 from digitcmp.models import ARCHITECTURES  # noqa: E402
-from digitcmp.report import paired_change, paired_change_text  # noqa: E402
+from digitcmp_report import paired_change, paired_change_text  # noqa: E402
 from digitcmp.search import retrain  # noqa: E402
 
 

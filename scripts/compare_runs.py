@@ -19,7 +19,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # digitcmp, withou
 from digitcmp.errors import UserError  # noqa: E402
 from digitcmp.extras import EXTRAS  # noqa: E402
 from digitcmp.models import ARCHITECTURES  # noqa: E402
-from digitcmp.report import paired_change, paired_change_text  # noqa: E402
+from digitcmp_report import paired_change, paired_change_text  # noqa: E402
 
 
 def runs_at(revision: str | None) -> dict[str, dict]:

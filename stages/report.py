@@ -1,5 +1,5 @@
 """Stage `report`: Table 2 beside the study's, t-tests, figures → results.md,
-metrics/summary.json, plots/*.csv and plots/*.png (see `digitcmp.report`).
+metrics/summary.json, plots/*.csv and plots/*.png (see `digitcmp_report`).
 
 Reads params: data.source, data.n_pairs, data.seed, train.epochs, train.batch_size,
 train.val_fraction, train.repeats (for the example pairs and the protocol's description;
@@ -17,7 +17,7 @@ grid search, if any, is read from metrics/search.
 from pathlib import Path
 
 from digitcmp import params as P
-from digitcmp import report
+import digitcmp_report as report
 from digitcmp.cli import run_stage
 from digitcmp.data import load_prepared, make_pairs
 from digitcmp.errors import UserError

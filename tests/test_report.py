@@ -14,7 +14,7 @@ import pytest
 import yaml
 from scipy import stats
 
-from digitcmp import report
+import digitcmp_report as report
 from digitcmp.errors import UserError
 from digitcmp.models import ARCHITECTURES, FAMILIES, has_aux
 from tests.dvcproject import dvc
@@ -338,7 +338,7 @@ def test_tiny_repro_dvc_plots_show_works_offline(repo):
 def test_open_questions_are_welch_and_paired_tests_with_an_answer():
     from scipy import stats
 
-    from digitcmp import report
+    import digitcmp_report as report
 
     rng = np.random.default_rng(0)
     means = {"conv2_sharing_aux": 0.87, "deepmlp_sharing_aux": 0.8695, "mlp_sharing_aux": 0.84,
