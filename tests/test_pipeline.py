@@ -136,7 +136,7 @@ def test_precision_bench_pairs_fp32_and_bf16_at_the_winner(repo):
 
 def test_compare_runs_pairs_two_revisions(repo):
     run(repo, "git", "add", "-A")
-    run(repo, "git", "commit", "-qm", "baseline")
+    run(repo, "git", "commit", "-q", "--allow-empty", "-m", "baseline")
     moved = repo / "metrics/runs/mlp_sharing_aux.json"
     runs = json.loads(moved.read_text())
     moved.write_text(json.dumps({**runs, "test_acc": [a + 0.01 for a in runs["test_acc"]]}))
