@@ -31,13 +31,17 @@ test: setup
 bench: setup
 	$(PY) bench/bench.py --quick
 
-# A quick look at the whole pipeline, NOT the study's protocol: 100 pairs, one grid
-# point per architecture, 2 epochs, 2 retrainings. Runs as a temporary experiment, so
-# the workspace and its committed results stay as they are; see it with `dvc exp show`.
-QUICK := -S data.n_pairs=100 -S train.epochs=2 -S train.repeats=2 -S train.curve_epochs=3 -S train.workers=1 \
-	-S lr=1.0e-3 -S hidden=50 -S lambda=0.5 -S extras.probcmp_conv.lambda=1.0 \
-	-S extras.conv2x_sharing_aux.activation=relu -S extras.conv2x_sharing_aux.dropout=0.0 \
-	-S extras.deepmlp_sharing_aux.hidden=100 -S extras.deepmlp_sharing_aux.lambda=0.5
+# A quick look at the whole pipeline, NOT the study's protocol (params_quick.yaml: 100 pairs,
+# one grid point per architecture, 2 epochs, 2 retrainings): `dvc repro` in build/quick, a
+# throwaway checkout of the last commit, so the workspace and its committed results stay
+# as they are. (Measured: ~90 s; the same overrides through `dvc exp run --temp` took
+# 115-145 s, the difference being DVC's experiment bookkeeping.)
+QUICK_DIR := build/quick
 
 quick: setup
-	PATH="$(CURDIR)/$(VENV)/bin:$$PATH" dvc exp run --temp $(QUICK)
+	git worktree remove --force $(QUICK_DIR) 2>/dev/null || rm -rf $(QUICK_DIR)
+	git worktree prune
+	git worktree add --quiet --detach $(QUICK_DIR) HEAD
+	cp params_quick.yaml $(QUICK_DIR)/params.yaml
+	cd $(QUICK_DIR) && PATH="$(CURDIR)/$(VENV)/bin:$$PATH" PYTHONPATH="$(CURDIR)/$(QUICK_DIR)" dvc repro
+	@echo "quick look (not the study's protocol): $(QUICK_DIR)/results.md, $(QUICK_DIR)/metrics/summary.json"

@@ -5,6 +5,7 @@ import subprocess
 import sys
 
 import pytest
+import yaml
 
 from digitcmp import params as P
 from digitcmp.errors import UserError
@@ -100,3 +101,16 @@ def test_stage_prints_one_line_and_exits_2(tmp_path):
                           capture_output=True, text=True)
     assert proc.returncode == 2
     assert proc.stderr.strip().splitlines() == ["error: lr: 'abc' in ['abc'] is not allowed; allowed: a number > 0, or a list of them"]
+
+
+def test_quick_profile_is_params_yaml_with_smaller_values():
+    """params_quick.yaml (`make quick`) stands in for params.yaml: same keys, valid, small."""
+    def keys(tree, prefix=""):
+        return {prefix + k for k in tree} | {p for k, v in tree.items() if isinstance(v, dict)
+                                              for p in keys(v, f"{prefix}{k}.")}
+
+    full, quick = (yaml.safe_load((ROOT / name).read_text()) for name in ("params.yaml", "params_quick.yaml"))
+    assert keys(quick) == keys(full)
+    checked = P.validate(quick)
+    assert checked["data"]["n_pairs"] <= 100 and checked["train"]["epochs"] <= 2 and checked["train"]["repeats"] == 2
+    assert len(checked["lr"]) == len(checked["hidden"]) == len(checked["lambda"]) == 1
