@@ -12,7 +12,7 @@ def run_stage(main: Callable[[list[str]], None]) -> None:
 
     On success the process ends at once: its outputs are written (atomically) and its
     workers joined, and the interpreter's teardown with torch loaded costs ~0.5 s, paid
-    by each of the pipeline's 41 stages.
+    by every stage of the pipeline.
     """
     try:
         main(sys.argv[1:])

@@ -80,7 +80,8 @@ def retrain(arch: str, best: dict, params: dict, data_dir: str | Path = "data/pr
     results = _run(tasks, params, data_dir, f"retrain {arch}")
     test_acc = [r["acc"]["test"] for r in results]
     out = {"arch": arch, "lr": best["lr"], "hidden": best["hidden"], "lambda": best["lambda"],
-           **options(arch, best), "precision": tasks[0].spec.precision, "test_acc": test_acc, "train_acc": [r["acc"]["train"] for r in results],
+           **options(arch, best), "precision": tasks[0].spec.precision,
+           "test_acc": test_acc, "train_acc": [r["acc"]["train"] for r in results],
            "n_diverged": sum(r["diverged"] for r in results),
            "mean": statistics.fmean(test_acc), "std": statistics.stdev(test_acc)}
     if has_aux(arch):
