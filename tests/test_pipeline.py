@@ -20,7 +20,7 @@ def digest(path):
 
 def test_repro_writes_every_output_and_a_second_repro_runs_nothing(base_run):
     base, first_run = base_run
-    assert ran_stages(first_run) >= {"prepare", "curve", "report"} | {f"retrain@{a}" for a in ARCHITECTURES}
+    assert ran_stages(first_run) >= {"prepare", "curve", "report"} | {f"study@{a}" for a in ARCHITECTURES}
     for arch in ARCHITECTURES:
         search = json.loads((base / f"metrics/search/{arch}.json").read_text())
         runs = json.loads((base / f"metrics/runs/{arch}.json").read_text())
@@ -36,7 +36,7 @@ def test_repro_writes_every_output_and_a_second_repro_runs_nothing(base_run):
 
 def test_lambda_experiment_reruns_only_the_aux_models(repo):
     out = dvc(repo, "exp", "run", "-S", "lambda=0.75")
-    expected = {f"{stage}@{a}" for a in AUX for stage in ("search", "retrain")} | {"curve", "report"}
+    expected = {f"study@{a}" for a in AUX} | {"curve", "report"}
     assert ran_stages(out.stdout) == expected
     for arch in AUX:
         grid = json.loads((repo / f"metrics/search/{arch}.json").read_text())["grid"]
@@ -48,23 +48,23 @@ def test_lambda_experiment_reruns_only_the_aux_models(repo):
 
 def test_lambda_list_experiment(repo):
     """A list on the command line, for one target (the full rerun is tested above)."""
-    out = dvc(repo, "exp", "run", "-S", "lambda=[0.5,1.0]", "search@mlp_sharing_aux")
-    assert ran_stages(out.stdout) == {"search@mlp_sharing_aux"}
+    out = dvc(repo, "exp", "run", "-S", "lambda=[0.5,1.0]", "study@mlp_sharing_aux")
+    assert ran_stages(out.stdout) == {"study@mlp_sharing_aux"}
     grid = json.loads((repo / "metrics/search/mlp_sharing_aux.json").read_text())["grid"]
     assert sorted(p["lambda"] for p in grid) == [0.5, 1.0]
 
 
-def test_lr_is_a_dependency_of_all_sixteen_searches(repo):
+def test_lr_is_a_dependency_of_the_sixteen_studies_only(repo):
     write_params(repo, {**TINY, "lr": [1.0e-2]})
     changed = set(json.loads(dvc(repo, "status", "--json").stdout))
-    assert changed == {f"search@{a}" for a in ARCHITECTURES}
+    assert changed == {f"study@{a}" for a in ARCHITECTURES}
 
 
 def test_precision_is_a_dependency_of_every_training_stage(repo):
     write_params(repo, {**TINY, "train": {**TINY["train"], "precision": "fp32"}})
     changed = set(json.loads(dvc(repo, "status", "--json").stdout))
     extras = {f"extra@{a}" for a in TINY["extras"]}
-    assert changed == {f"{s}@{a}" for a in ARCHITECTURES for s in ("search", "retrain")} | extras | {"curve"}
+    assert changed == {f"study@{a}" for a in ARCHITECTURES} | extras | {"curve"}
 
 
 def test_fresh_clone_regenerates_data_byte_identically_and_skips_training(repo):
@@ -106,8 +106,8 @@ def test_workers_and_backend_do_not_change_results(repo, tmp_path):
         write_params(repo, {**TINY, "lambda": [0.25, 0.5], "train": {**TINY["train"], "workers": workers,
                                                                     "backend": backend}})
         cache = {"DIGITCMP_CACHE": str(tmp_path / f"cache{i}")}  # a fresh cache: every run really trains
-        run(repo, "python", "stages/search.py", "shallow_sharing_aux", env={**env(repo), **cache})
-        outputs.append((repo / "metrics/search/shallow_sharing_aux.json").read_bytes())
+        run(repo, "python", "stages/study.py", "shallow_sharing_aux", env={**env(repo), **cache})
+        outputs.append([(repo / f"metrics/{d}/shallow_sharing_aux.json").read_bytes() for d in ("search", "runs")])
     assert outputs[0] == outputs[1] == outputs[2] == outputs[3]  # dask: a local cluster of 2 processes
 
 

@@ -14,10 +14,11 @@ from digitcmp.data import prepare_arrays
 from digitcmp.search import pick_best
 from tests.dvcproject import TINY, dvc, env, ran_stages, run, write_params
 
-# A search long enough to interrupt: 16 conv2 trainings of about half a second each.
+# A stage long enough to interrupt: 16 + 2 conv2 trainings of about half a second each.
 SLOW = {**TINY, "lr": [1.0e-3, 1.0e-2], "hidden": [8, 16, 32, 64], "lambda": [0.25, 0.5],
         "train": {**TINY["train"], "epochs": 3, "workers": 1}}
-STAGE, OUT = "search@conv2_sharing_aux", "metrics/search/conv2_sharing_aux.json"
+STAGE = "study@conv2_sharing_aux"
+OUTS = ("metrics/search/conv2_sharing_aux.json", "metrics/runs/conv2_sharing_aux.json")
 
 
 def cache_entries(repo):
@@ -36,37 +37,29 @@ def test_interrupted_stage_resumes_to_identical_results(repo, tmp_path, sig):
     os.killpg(proc.pid, sig)
     proc.wait()
     finished = len(cache_entries(repo)) - before
-    assert 3 <= finished < 16, "the stage was not interrupted midway"
-    assert not (repo / OUT).exists() and not list(repo.glob("metrics/**/.*.tmp"))
+    assert 3 <= finished < 18, "the stage was not interrupted midway"
+    assert not any((repo / out).exists() for out in OUTS) and not list(repo.glob("metrics/**/.*.tmp"))
     rerun = dvc(repo, "repro", STAGE)
     assert STAGE in ran_stages(rerun.stdout)
-    assert len(cache_entries(repo)) - before == 16  # only the unfinished ones were trained again
+    assert len(cache_entries(repo)) - before == 18  # only the unfinished ones were trained again
     # The same stage, uninterrupted, with an empty cache, gives the same bytes.
     fresh = {**env(repo), "DIGITCMP_CACHE": str(tmp_path / "fresh")}
-    resumed = (repo / OUT).read_bytes()
-    run(repo, "python", "stages/search.py", "conv2_sharing_aux", env=fresh)
-    assert (repo / OUT).read_bytes() == resumed
+    resumed = [(repo / out).read_bytes() for out in OUTS]
+    run(repo, "python", "stages/study.py", "conv2_sharing_aux", env=fresh)
+    assert [(repo / out).read_bytes() for out in OUTS] == resumed
 
 
 def test_damaged_data_is_detected_before_training(repo):
     draws = repo / "data/prepared/draws.npy"
     draws.write_bytes(draws.read_bytes()[:-100])
-    out = run(repo, "python", "stages/search.py", "mlp_sharing_aux", check=False)
+    out = run(repo, "python", "stages/study.py", "mlp_sharing_aux", check=False)
     assert out.returncode == 2
     assert out.stderr.strip().splitlines() == [
         "error: data/prepared: draws.npy does not match its hash in manifest.json (truncated or edited?); "
         "rerun `dvc repro prepare` (or `dvc checkout data/prepared`)"]
     # DVC sees the changed file and restores it (from its cache, or by rerunning prepare).
     dvc(repo, "repro", "prepare")
-    run(repo, "python", "stages/search.py", "mlp_sharing_aux")
-
-
-def test_missing_search_result_names_the_stage_to_run(repo):
-    (repo / "metrics/search/mlp_sharing_aux.json").unlink()
-    out = run(repo, "python", "stages/retrain.py", "mlp_sharing_aux", check=False)
-    assert out.returncode == 2
-    assert out.stderr.strip() == ("error: metrics/search/mlp_sharing_aux.json is missing; "
-                                  "run `dvc repro search@mlp_sharing_aux` first")
+    run(repo, "python", "stages/study.py", "mlp_sharing_aux")
 
 
 def test_diverged_never_wins_over_finite():
@@ -78,7 +71,7 @@ def test_diverged_never_wins_over_finite():
 
 
 def test_rerun_and_repeated_experiment_give_identical_metrics(repo):
-    target = "search@mlp_sharing_aux"
+    target = "study@mlp_sharing_aux"
     dvc(repo, "exp", "run", "-S", "lambda=0.75", target)
     first = (repo / "metrics/search/mlp_sharing_aux.json").read_bytes()
     run(repo, "rm", "-rf", ".cache")
@@ -101,7 +94,7 @@ def test_temp_experiment_leaves_the_workspace_untouched(repo):
                 if p.is_file() and ".dvc/tmp" not in p.as_posix() and "/.git/" not in p.as_posix()}
 
     before = snapshot()
-    dvc(repo, "exp", "run", "--temp", "-n", "lam075", "-S", "lambda=0.75", "search@mlp_sharing_aux")
+    dvc(repo, "exp", "run", "--temp", "-n", "lam075", "-S", "lambda=0.75", "study@mlp_sharing_aux")
     assert snapshot() == before
     assert run(repo, "git", "status", "--porcelain").stdout == ""
     shown = json.loads(dvc(repo, "exp", "show", "--json").stdout)
