@@ -14,9 +14,10 @@ from digitcmp.data import prepare_arrays
 from digitcmp.search import pick_best
 from tests.dvcproject import TINY, dvc, env, ran_stages, run, write_params
 
-# A stage long enough to interrupt: 16 + 2 conv2 trainings of about half a second each.
+# A stage long enough to interrupt: 16 + 2 conv2 trainings of about 0.25 s each (at 3
+# epochs, 0.04 s: a loaded machine finished all of them before the signal landed).
 SLOW = {**TINY, "lr": [1.0e-3, 1.0e-2], "hidden": [8, 16, 32, 64], "lambda": [0.25, 0.5],
-        "train": {**TINY["train"], "epochs": 3, "workers": 1}}
+        "train": {**TINY["train"], "epochs": 20, "workers": 1}}
 STAGE = "study@conv2_sharing_aux"
 OUTS = ("metrics/search/conv2_sharing_aux.json", "metrics/runs/conv2_sharing_aux.json")
 
@@ -47,6 +48,24 @@ def test_interrupted_stage_resumes_to_identical_results(repo, tmp_path, sig):
     resumed = [(repo / out).read_bytes() for out in OUTS]
     run(repo, "python", "stages/study.py", "conv2_sharing_aux", env=fresh)
     assert [(repo / out).read_bytes() for out in OUTS] == resumed
+
+
+def test_interrupted_stage_script_leaves_its_previous_outputs(repo):
+    """Run without DVC (which deletes a stage's outputs first), a stopped stage writes
+    neither of its two files: the previous search and runs stay a matching pair."""
+    before = [(repo / out).read_bytes() for out in OUTS]
+    write_params(repo, SLOW)
+    entries = len(cache_entries(repo))
+    proc = subprocess.Popen([sys.executable, "stages/study.py", "conv2_sharing_aux"], cwd=repo, env=env(repo),
+                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    deadline = time.time() + 300
+    while len(cache_entries(repo)) < entries + 3 and time.time() < deadline and proc.poll() is None:
+        time.sleep(0.05)
+    proc.send_signal(signal.SIGINT)
+    _, err = proc.communicate()
+    assert proc.returncode == 130 and "interrupted" in err
+    assert len(cache_entries(repo)) - entries < 18, "the stage was not interrupted midway"
+    assert [(repo / out).read_bytes() for out in OUTS] == before
 
 
 def test_damaged_data_is_detected_before_training(repo):
