@@ -14,10 +14,15 @@ from digitcmp.data import prepare_arrays
 from digitcmp.search import pick_best
 from tests.dvcproject import TINY, dvc, env, ran_stages, run, write_params
 
-# A stage long enough to interrupt: 16 + 2 conv2 trainings of about 0.25 s each (at 3
-# epochs, 0.04 s: a loaded machine finished all of them before the signal landed).
+# A stage long enough to interrupt: 16 + 2 conv2 trainings of about 0.13 s each.
 SLOW = {**TINY, "lr": [1.0e-3, 1.0e-2], "hidden": [8, 16, 32, 64], "lambda": [0.25, 0.5],
-        "train": {**TINY["train"], "epochs": 20, "workers": 1}}
+        "train": {**TINY["train"], "epochs": 10, "workers": 1}}
+
+
+def default_sigint() -> None:
+    """In the child: SIGINT as a terminal delivers it, even where this test runs with
+    SIGINT ignored (a shell's background job), which Python and DVC would inherit."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
 STAGE = "study@conv2_sharing_aux"
 OUTS = ("metrics/search/conv2_sharing_aux.json", "metrics/runs/conv2_sharing_aux.json")
 
@@ -31,7 +36,7 @@ def test_interrupted_stage_resumes_to_identical_results(repo, tmp_path, sig):
     write_params(repo, SLOW)
     before = len(cache_entries(repo))
     proc = subprocess.Popen(["dvc", "repro", STAGE], cwd=repo, env=env(repo), start_new_session=True,
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+                            preexec_fn=default_sigint, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     deadline = time.time() + 300
     while len(cache_entries(repo)) < before + 3 and time.time() < deadline and proc.poll() is None:
         time.sleep(0.05)
@@ -57,7 +62,7 @@ def test_interrupted_stage_script_leaves_its_previous_outputs(repo):
     write_params(repo, SLOW)
     entries = len(cache_entries(repo))
     proc = subprocess.Popen([sys.executable, "stages/study.py", "conv2_sharing_aux"], cwd=repo, env=env(repo),
-                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+                            preexec_fn=default_sigint, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
     deadline = time.time() + 300
     while len(cache_entries(repo)) < entries + 3 and time.time() < deadline and proc.poll() is None:
         time.sleep(0.05)
