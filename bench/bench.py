@@ -1,9 +1,9 @@
 """Benchmark: one fixed slice of the study, study-style and with the engine, in one run.
 
 The slice: every one of the 16 architectures, retrained `--per-arch` times (draws
-1, 2, …: N = 1000 train and 1000 test pairs of mnist5k each, as the retrain stage
-does) at the study's best hyperparameters (hidden 100, lr 1e-3, λ 0.5), `--epochs`
-epochs of batch 100: the mix of families of the retraining stage.
+1, 2, …: N = 1000 train and 1000 test pairs of mnist5k each, as a study stage's
+retrainings are) at the study's best hyperparameters (hidden 100, lr 1e-3, λ 0.5),
+`--epochs` epochs of batch 100: the mix of families of the retrainings.
 
 (a) study-style: this process, torch's default threads, the plain loop
     (`train(..., fast=False)`), one training after another.

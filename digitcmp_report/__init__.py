@@ -107,7 +107,7 @@ def table2(runs: Mapping[str, dict], searches: Mapping[str, dict] | None = None,
         search = (searches or {}).get(arch, {})
         rows.append({
             "arch": arch,
-            # The retrain stage's own mean/std where given (the curve stage ranks by them).
+            # The study stage's own mean/std where given (the curve stage ranks by them).
             "mean": float(run.get("mean", acc.mean())),
             "std": float(run["std"]) if "std" in run else float(acc.std(ddof=1)) if len(acc) > 1 else math.nan,
             "n_runs": len(acc),
