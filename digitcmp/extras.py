@@ -10,8 +10,8 @@ main + λ·(aux₁ + aux₂). All share one branch between the two digits.
   as the 2-class logits (log(1 − P), log P). The comparison is then exact given the
   digits, so all learning goes into reading digits, and the main loss trains the
   branch too. `hidden`: the branch's fully connected width; `width` (default 16):
-  the convs' base channel count (width, width, 2·width, 2·width). Width 16 with
-  channels-last layout costs about one conv2_sharing_aux training (width 32: ~4×).
+  the convs' base channel count (width, width, 2·width, 2·width). Width 16 costs
+  about one conv2_sharing_aux training (width 32: ~4×).
 - `conv2x_sharing_aux`: the study's conv2_sharing_aux (Table 3) with the study's §5
   open options: `activation` (relu, leaky_relu, tanh, sigmoid) and `dropout`
   (probability, on the features and the main head's hidden layer).
@@ -114,22 +114,14 @@ class SeededDropout(nn.Module):
         return f"p={self.p}"
 
 
-class ChannelsLast(nn.Module):
-    """Puts an N×C×H×W batch in channels-last memory order (a layout, not a value, change)."""
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return x.contiguous(memory_format=torch.channels_last)
-
-
 def _conv_bn_branch(hidden: int, act: type[nn.Module], dropout: float, batchnorm: bool,
                     width: int) -> nn.Sequential:
     """Two blocks of two padded 3×3 convs + 2×2 max-pool (14 → 7 → 3), with `width`,
     `width`, 2·`width`, 2·`width` channels, then FC to `hidden`.
 
     Padding keeps the 14×14 border; batch norm makes 250 Adam steps (25 epochs of
-    10 batches) enough to fit. Activations and conv weights are channels-last: the
-    same computation up to float rounding, but oneDNN's CPU convolutions run about
-    1.5× faster that way (width 16, one thread).
+    10 batches) enough to fit. (Channels-last layout, as for every ConvNet, comes from
+    `digitcmp.fast.fast_layout`: about 1.5× faster at width 16 on one thread.)
     """
     norm2d = nn.BatchNorm2d if batchnorm else (lambda c: nn.Identity())
     norm1d = nn.BatchNorm1d if batchnorm else (lambda c: nn.Identity())
@@ -139,11 +131,11 @@ def _conv_bn_branch(hidden: int, act: type[nn.Module], dropout: float, batchnorm
 
     w = width
     return nn.Sequential(
-        ChannelsLast(), *conv(1, w), *conv(w, w), nn.MaxPool2d(2),
+        *conv(1, w), *conv(w, w), nn.MaxPool2d(2),
         *conv(w, 2 * w), *conv(2 * w, 2 * w), nn.MaxPool2d(2),
         nn.Flatten(), SeededDropout(dropout),
         nn.Linear(2 * w * 3 * 3, hidden, bias=not batchnorm), norm1d(hidden), act(), SeededDropout(dropout),
-    ).to(memory_format=torch.channels_last)
+    )
 
 
 def _conv2_branch(act: type[nn.Module]) -> nn.Sequential:
