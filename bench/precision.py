@@ -46,6 +46,7 @@ def main() -> None:
     table = paired_change(runs["fp32"], runs["bf16"])
     print(paired_change_text(table, "fp32", "bf16"))
 
+
 if __name__ == "__main__":
     try:
         main()

@@ -48,6 +48,7 @@ def main(argv: list[str]) -> None:
         raise UserError(f"no architecture has metrics/runs in both {argv[0]} and the candidate")
     print(paired_change_text(table))
 
+
 if __name__ == "__main__":
     try:
         main(sys.argv[1:])

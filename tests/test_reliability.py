@@ -19,27 +19,37 @@ SLOW = {**TINY, "lr": [1.0e-3, 1.0e-2], "hidden": [8, 16, 32, 64], "lambda": [0.
         "train": {**TINY["train"], "epochs": 10, "workers": 1}}
 
 
+STAGE = "study@conv2_sharing_aux"
+OUTS = ("metrics/search/conv2_sharing_aux.json", "metrics/runs/conv2_sharing_aux.json")
+
+
 def default_sigint() -> None:
     """In the child: SIGINT as a terminal delivers it, even where this test runs with
     SIGINT ignored (a shell's background job), which Python and DVC would inherit."""
     signal.signal(signal.SIGINT, signal.SIG_DFL)
-STAGE = "study@conv2_sharing_aux"
-OUTS = ("metrics/search/conv2_sharing_aux.json", "metrics/runs/conv2_sharing_aux.json")
 
 
 def cache_entries(repo):
     return list((repo / ".cache" / "trainings").glob("*.json"))
 
 
+def start_and_wait_for_trainings(args: list[str], repo, n: int = 3, **popen) -> tuple[subprocess.Popen, int]:
+    """Start `args` in `repo`; return once it has cached `n` new trainings (or ended),
+    with the number of cache entries there were before."""
+    before = len(cache_entries(repo))
+    proc = subprocess.Popen(args, cwd=repo, env=env(repo), preexec_fn=default_sigint,
+                            stdout=subprocess.DEVNULL, **popen)
+    deadline = time.time() + 300
+    while len(cache_entries(repo)) < before + n and time.time() < deadline and proc.poll() is None:
+        time.sleep(0.05)
+    return proc, before
+
+
 @pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGKILL], ids=["SIGINT", "SIGKILL"])
 def test_interrupted_stage_resumes_to_identical_results(repo, tmp_path, sig):
     write_params(repo, SLOW)
-    before = len(cache_entries(repo))
-    proc = subprocess.Popen(["dvc", "repro", STAGE], cwd=repo, env=env(repo), start_new_session=True,
-                            preexec_fn=default_sigint, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    deadline = time.time() + 300
-    while len(cache_entries(repo)) < before + 3 and time.time() < deadline and proc.poll() is None:
-        time.sleep(0.05)
+    proc, before = start_and_wait_for_trainings(["dvc", "repro", STAGE], repo, start_new_session=True,
+                                                stderr=subprocess.DEVNULL)
     os.killpg(proc.pid, sig)
     proc.wait()
     finished = len(cache_entries(repo)) - before
@@ -60,12 +70,8 @@ def test_interrupted_stage_script_leaves_its_previous_outputs(repo):
     neither of its two files: the previous search and runs stay a matching pair."""
     before = [(repo / out).read_bytes() for out in OUTS]
     write_params(repo, SLOW)
-    entries = len(cache_entries(repo))
-    proc = subprocess.Popen([sys.executable, "stages/study.py", "conv2_sharing_aux"], cwd=repo, env=env(repo),
-                            preexec_fn=default_sigint, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
-    deadline = time.time() + 300
-    while len(cache_entries(repo)) < entries + 3 and time.time() < deadline and proc.poll() is None:
-        time.sleep(0.05)
+    proc, entries = start_and_wait_for_trainings([sys.executable, "stages/study.py", "conv2_sharing_aux"], repo,
+                                                 stderr=subprocess.PIPE, text=True)
     proc.send_signal(signal.SIGINT)
     _, err = proc.communicate()
     assert proc.returncode == 130 and "interrupted" in err
