@@ -53,11 +53,11 @@ def family(arch: str) -> str:
     return arch.split("_")[0]
 
 
-def peak_gflops(seconds: float = 1.0) -> float:
-    """One thread's fp32 rate on a large matrix product (best of repeated runs)."""
+def peak_gflops(seconds: float = 1.0, dtype: torch.dtype = torch.float32) -> float:
+    """One thread's rate on a large matrix product in `dtype` (best of repeated runs)."""
     threads = torch.get_num_threads()
     torch.set_num_threads(1)
-    a, b = torch.randn(1024, 1024), torch.randn(1024, 1024)
+    a, b = torch.randn(1024, 1024, dtype=dtype), torch.randn(1024, 1024, dtype=dtype)
     a @ b
     best, start = 0.0, time.perf_counter()
     while time.perf_counter() - start < seconds:

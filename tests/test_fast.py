@@ -134,3 +134,18 @@ def test_bench_smoke_runs():
     out = subprocess.run([sys.executable, str(ROOT / "bench" / "bench.py"), "--smoke"], env=env,
                          capture_output=True, text=True, timeout=300, check=True).stdout
     assert out.strip().splitlines()[-1].startswith("speedup: ")
+
+
+def test_layers_bench_times_every_conv_and_a_step():
+    out = subprocess.run([sys.executable, str(ROOT / "bench" / "layers.py"), "--smoke"],
+                         capture_output=True, text=True, timeout=300, check=True).stdout
+    lines = out.splitlines()
+    convs = [line for line in lines if " on " in line and line.lstrip().startswith("conv")]
+    per_family = [sum(isinstance(m, torch.nn.Conv2d) for m in build(f"{family}_sharing_noaux", 100).modules())
+                  for family in ("conv1", "conv2")]
+    assert len(convs) == sum(per_family)  # every convolution of both ConvNets, each once
+    # a branch's first conv needs no gradient of its input (the data); the others do
+    assert [line.count("-----") for line in convs] == [int(i == 0) for n in per_family for i in range(n)]
+    step = next(line for line in lines if line.lstrip().startswith("conv1_sharing_aux")).split("|")
+    full, fixed = float(step[0].split()[1]), float(step[1].split()[0])
+    assert 0 < fixed < full  # batch 1 does less work than batch 100
