@@ -29,9 +29,9 @@ from torch import nn
 sys.path.insert(1, str(Path(__file__).resolve().parents[1]))
 from bench import peak_gflops  # noqa: E402
 from digitcmp.fast import fast_layout  # noqa: E402
-from digitcmp.flops import forward_flops  # noqa: E402
+from digitcmp.flops import forward_flops, layer_shapes  # noqa: E402
 from digitcmp.models import ARCHITECTURES, CONV_FAMILIES, build, parse  # noqa: E402
-from digitcmp.train import TrainSpec, resolve_precision, train  # noqa: E402
+from digitcmp.train import PRECISIONS, TrainSpec, resolve_precision, train  # noqa: E402
 
 PAIRS = 100  # the study's batch
 DTYPES = {"fp32": torch.float32, "bf16": torch.bfloat16}
@@ -49,20 +49,13 @@ def best_ms(f: Callable[[], object], seconds: float) -> float:
     return best
 
 
-def conv_shapes(family: str) -> list[tuple[nn.Conv2d, tuple, tuple]]:
+def conv_shapes(family: str) -> list[tuple[nn.Conv2d, torch.Size, torch.Size]]:
     """(layer, input shape, output shape) of each convolution of `family`'s shared branch."""
     model = fast_layout(build(f"{family}_sharing_noaux", 100))
-    found = []
-    hooks = [m.register_forward_hook(lambda m, i, o: found.append((m, tuple(i[0].shape), tuple(o.shape))))
-             for m in model.modules() if isinstance(m, nn.Conv2d)]
-    with torch.no_grad():
-        model(torch.zeros(PAIRS, 2, 14, 14))
-    for hook in hooks:
-        hook.remove()
-    return found
+    return [s for s in layer_shapes(model, torch.zeros(PAIRS, 2, 14, 14)) if isinstance(s[0], nn.Conv2d)]
 
 
-def conv_times(layer: nn.Conv2d, shape_in: tuple, shape_out: tuple, dtype: torch.dtype,
+def conv_times(layer: nn.Conv2d, shape_in: torch.Size, shape_out: torch.Size, dtype: torch.dtype,
                first: bool, seconds: float) -> list[float | None]:
     """ms of forward, gradient of the input (None for the first layer), gradient of weights and bias."""
     cl = torch.channels_last
@@ -102,7 +95,7 @@ def step_ms(arch: str, batch: int, epochs: int, precision: str) -> float:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--precision", choices=("auto", "fp32", "bf16"), default="auto",
+    parser.add_argument("--precision", choices=PRECISIONS, default="auto",
                         help="as train.precision (auto: bf16 for ConvNets where this CPU has native bf16)")
     parser.add_argument("--smoke", action="store_true", help="one architecture, short timings")
     args = parser.parse_args()
@@ -120,7 +113,7 @@ def main() -> None:
     for family in CONV_FAMILIES:
         for i, (layer, shape_in, shape_out) in enumerate(conv_shapes(family)):
             kh, kw = layer.kernel_size
-            flops = 2 * layer.in_channels * kh * kw * torch.Size(shape_out).numel()
+            flops = 2 * layer.in_channels * kh * kw * shape_out.numel()
             cells = [" " * 9 + "-" * 5 if ms is None else f"{ms:6.2f} ({flops / ms / 1e6:4.0f})"
                      for ms in conv_times(layer, shape_in, shape_out, dtype, i == 0, seconds)]
             name = (f"{family} #{i + 1} {layer.in_channels}->{layer.out_channels}, {kh}x{kw} "

@@ -13,24 +13,30 @@ from torch import nn
 from digitcmp.models import build
 
 
+def layer_shapes(model: nn.Module, x: torch.Tensor) -> list[tuple[nn.Module, torch.Size, torch.Size]]:
+    """(layer, input shape, output shape) of each convolution and linear layer of `model`,
+    in the order one forward pass of `x` calls them."""
+    found = []
+    hooks = [m.register_forward_hook(lambda m, i, o: found.append((m, i[0].shape, o.shape)))
+             for m in model.modules() if isinstance(m, (nn.Conv2d, nn.Linear))]
+    try:
+        with torch.no_grad():
+            model(x)
+    finally:
+        for hook in hooks:
+            hook.remove()
+    return found
+
+
 def forward_flops(arch: str, hidden: int, **options) -> int:
     """FLOPs of one forward pass of `arch` on one pair of digits."""
-    model = build(arch, hidden, **options).eval()
     flops = 0
-
-    def count(layer: nn.Module, inputs: tuple, out: torch.Tensor) -> None:
-        nonlocal flops
+    for layer, _, out in layer_shapes(build(arch, hidden, **options).eval(), torch.zeros(1, 2, 14, 14)):
         if isinstance(layer, nn.Conv2d):
             kh, kw = layer.kernel_size
             flops += 2 * (layer.in_channels // layer.groups) * kh * kw * out.numel()
         else:
             flops += 2 * layer.in_features * out.numel()
-
-    hooks = [m.register_forward_hook(count) for m in model.modules() if isinstance(m, (nn.Conv2d, nn.Linear))]
-    with torch.no_grad():
-        model(torch.zeros(1, 2, 14, 14))
-    for hook in hooks:
-        hook.remove()
     return flops
 
 
