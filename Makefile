@@ -29,7 +29,7 @@ test: setup
 	PATH="$(CURDIR)/$(VENV)/bin:$$PATH" $(PY) -m pytest -q
 
 bench: setup
-	$(PY) bench/bench.py --quick
+	$(PY) -m bench.bench --quick
 
 # A quick look at the whole pipeline, NOT the study's protocol (params_quick.yaml: 100 pairs,
 # one grid point per architecture, 2 epochs, 2 retrainings): `dvc repro` in build/quick, a

@@ -15,12 +15,12 @@ Family by family, (a) and (b) alternate which goes first, so that a change in th
 machine's load (other jobs) falls on both alike; the load average is printed. Both
 sides run after a warm-up of this process (imports, first calls); (b) includes its
 workers' start (fork) and first calls, as every stage pays them. Throughput is in
-GFLOP/s from the analytic counts of `digitcmp.flops`, and against one core's fp32
+GFLOP/s from the analytic counts of `bench.flops`, and against one core's fp32
 peak, measured with a large matrix product on one thread.
 
 Options: `--per-core` adds plain vs fast on one thread (CPU seconds, per family);
 
-    .venv/bin/python bench/bench.py --quick    # < 60 s; last line: speedup: <ratio>
+    .venv/bin/python -m bench.bench --quick    # < 60 s; last line: speedup: <ratio>
 """
 
 import argparse
@@ -33,13 +33,12 @@ from pathlib import Path
 
 import torch
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # digitcmp, without an install
 
-from digitcmp.data import Prepared, load_prepared, prepare_arrays, save_prepared  # noqa: E402
-from digitcmp.engine import Task, run_trainings  # noqa: E402
-from digitcmp.flops import training_flops  # noqa: E402
-from digitcmp.models import ARCHITECTURES  # noqa: E402
-from digitcmp.train import PRECISIONS, TrainSpec, resolve_precision, train  # noqa: E402
+from digitcmp.data import Prepared, load_prepared, prepare_arrays, save_prepared
+from digitcmp.engine import Task, run_trainings
+from bench.flops import training_flops
+from digitcmp.models import ARCHITECTURES
+from digitcmp.train import PRECISIONS, TrainSpec, resolve_precision, train
 
 MODES = {  # trainings per architecture, epochs, pairs
     "full": (2, 25, 1000),

@@ -13,7 +13,7 @@ step that does not shrink with the batch.
    cost per step that no faster kernel removes (Python, autograd, one call per op).
 3. One core's fp32 and bf16 peak (a large matrix product) to read both against.
 
-    .venv/bin/python bench/layers.py    # ~40 s
+    .venv/bin/python -m bench.layers    # ~40 s
 """
 
 import argparse
@@ -25,13 +25,11 @@ from pathlib import Path
 import torch
 from torch import nn
 
-# bench.py (this script's folder comes first on sys.path); digitcmp from the project root.
-sys.path.insert(1, str(Path(__file__).resolve().parents[1]))
-from bench import peak_gflops  # noqa: E402
-from digitcmp.fast import fast_layout  # noqa: E402
-from digitcmp.flops import forward_flops, layer_shapes  # noqa: E402
-from digitcmp.models import ARCHITECTURES, CONV_FAMILIES, build, parse  # noqa: E402
-from digitcmp.train import PRECISIONS, TrainSpec, resolve_precision, train  # noqa: E402
+from bench import peak_gflops
+from digitcmp.fast import fast_layout
+from bench.flops import forward_flops, layer_shapes
+from digitcmp.models import ARCHITECTURES, CONV_FAMILIES, build, parse
+from digitcmp.train import PRECISIONS, TrainSpec, resolve_precision, train
 
 PAIRS = 100  # the study's batch
 DTYPES = {"fp32": torch.float32, "bf16": torch.bfloat16}

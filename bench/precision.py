@@ -1,7 +1,7 @@
 """Does bf16 change accuracy? Architectures retrained at their grid winners in fp32 and in
 bf16 (digitcmp.train: mixed precision), on the same draws and seeds, paired by draw.
 
-    .venv/bin/python bench/precision.py conv2_sharing_aux [ARCH ...] [--repeats 30]
+    .venv/bin/python -m bench.precision conv2_sharing_aux [ARCH ...] [--repeats 30]
 
 Run in the project root after `dvc repro`: it reads params.yaml (data, epochs, batch) and
 each architecture's winner from metrics/search/<arch>.json, so the grid search, whose
@@ -13,15 +13,14 @@ import argparse
 import sys
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # digitcmp, without an install
 
-from digitcmp import params as P  # noqa: E402
-from digitcmp.errors import UserError  # noqa: E402
-from digitcmp.extras import EXTRAS  # noqa: E402
-from digitcmp.io import read_json  # noqa: E402
-from digitcmp.models import ARCHITECTURES  # noqa: E402
-from digitcmp_report import paired_change, paired_change_text  # noqa: E402
-from digitcmp.search import retrain  # noqa: E402
+from digitcmp import params as P
+from digitcmp.errors import UserError
+from digitcmp.extras import EXTRAS
+from digitcmp.files import read_json
+from digitcmp.models import ARCHITECTURES
+from digitcmp_report import paired_change, paired_change_text
+from digitcmp.search import retrain
 
 
 def main() -> None:

@@ -24,7 +24,7 @@ import torch
 import torch.nn.functional as F
 
 from digitcmp.errors import UserError
-from digitcmp.io import read_json, write_bytes, write_json
+from digitcmp.files import read_json, write_bytes, write_json
 from digitcmp.seeds import rng
 
 SOURCES = ("mnist5k", "mnist")

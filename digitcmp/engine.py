@@ -33,7 +33,7 @@ from tqdm import tqdm
 
 from digitcmp.data import Prepared, load_prepared
 from digitcmp.errors import UserError
-from digitcmp.io import dumps_json, read_json, write_json
+from digitcmp.files import dumps_json, read_json, write_json
 from digitcmp.train import TrainSpec, train
 
 # The modules whose source decides a training's numbers (part of every cache key).

@@ -1,4 +1,4 @@
-"""Extra architectures beyond the study's sixteen (issue 7), kept apart from them.
+"""Extra architectures beyond the study's sixteen, kept apart from them.
 
 Each returns `Output(main, digit1, digit2)` like `models.PairNet`, and every extra has
 digit heads (`aux = True`), so `train.train` uses them unchanged with the loss

@@ -51,7 +51,7 @@ class TrainSpec:
     epochs: int
     batch_size: int
     seed: int
-    # issue 7: options of an extra architecture (digitcmp.extras), as sorted (key, value)
+    # Options of an extra architecture (digitcmp.extras), as sorted (key, value)
     # pairs so the spec stays hashable; the study's sixteen take none.
     options: tuple[tuple[str, object], ...] = ()
     precision: str = "fp32"  # "fp32" or "bf16" (see the module's docstring)
@@ -109,7 +109,7 @@ def init_model(spec: TrainSpec) -> torch.nn.Module:
     """The model of `spec` with initial weights drawn from `spec.seed` alone."""
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(derive_seed(spec.seed, "init") % 2**63)
-        return build(spec.arch, spec.hidden, **dict(spec.options))  # options: issue 7
+        return build(spec.arch, spec.hidden, **dict(spec.options))
 
 
 def normalise(train: PairSet, others: dict[str, PairSet]) -> tuple[PairSet, dict[str, PairSet]]:

@@ -36,7 +36,7 @@ from scipy import stats  # noqa: E402
 from torch import nn  # noqa: E402
 
 from digitcmp.errors import UserError  # noqa: E402
-from digitcmp.io import csv_text  # noqa: E402
+from digitcmp.files import csv_text  # noqa: E402
 from digitcmp.models import ARCHITECTURES, FAMILIES, VARIANTS, build  # noqa: E402
 
 # The four sharing/aux variants as the study labels them (Table 2, Figure 3).
@@ -241,7 +241,7 @@ def comparisons(runs: Mapping[str, dict], families: Sequence[str] = FAMILIES) ->
     return frame
 
 
-# The study's open questions, answered with the extra architectures (issue 7):
+# The study's open questions, answered with the extra architectures:
 # (key, question, a, b); a row is tested only when both architectures have runs.
 QUESTIONS = (
     ("convolution", "convolution at equal depth", "conv2_sharing_aux", "deepmlp_sharing_aux"),

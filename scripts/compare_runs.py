@@ -1,6 +1,6 @@
 """Did a change move the results? metrics/runs of two git revisions, paired by draw.
 
-    .venv/bin/python scripts/compare_runs.py BASELINE [CANDIDATE]
+    .venv/bin/python -m scripts.compare_runs BASELINE [CANDIDATE]
 
 BASELINE and CANDIDATE are git revisions; without CANDIDATE, the workspace's
 metrics/runs. Retraining k of an architecture sees the same train and test draw in
@@ -14,12 +14,11 @@ import subprocess
 import sys
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # digitcmp, without an install
 
-from digitcmp.errors import UserError  # noqa: E402
-from digitcmp.extras import EXTRAS  # noqa: E402
-from digitcmp.models import ARCHITECTURES  # noqa: E402
-from digitcmp_report import paired_change, paired_change_text  # noqa: E402
+from digitcmp.errors import UserError
+from digitcmp.extras import EXTRAS
+from digitcmp.models import ARCHITECTURES
+from digitcmp_report import paired_change, paired_change_text
 
 
 def runs_at(revision: str | None) -> dict[str, dict]:

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Render `dvc plots show`'s page in headless Chromium with the network off and save a PNG,
-# to check by eye that every plot is drawn offline (issue 4). Needs Debian's `chromium`
+# to check by eye that every plot is drawn offline. Needs Debian's `chromium`
 # (apt-get install chromium); not part of `make setup`.
 #
 #   scripts/screenshot_plots.sh [OUT.png] [HEIGHT]     # default: build/plots_screenshot.png 4600

@@ -6,8 +6,8 @@ train.device. Reads metrics/runs/*.json and the winner's metrics/search JSON.
 """
 
 from digitcmp import params as P
-from digitcmp.cli import run_stage
-from digitcmp.io import csv_text, read_json, write_json, write_text
+from digitcmp.stage import run_stage
+from digitcmp.files import csv_text, read_json, write_json, write_text
 from digitcmp.models import ARCHITECTURES
 from digitcmp.search import best_architecture, curve
 

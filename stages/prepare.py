@@ -4,7 +4,7 @@ Reads params: data.source, data.root, data.download, data.n_pairs, data.seed, tr
 """
 
 from digitcmp import params as P
-from digitcmp.cli import run_stage
+from digitcmp.stage import run_stage
 from digitcmp.data import prepare_arrays, save_prepared
 
 OUT = "data/prepared"

@@ -18,10 +18,10 @@ from pathlib import Path
 
 from digitcmp import params as P
 import digitcmp_report as report
-from digitcmp.cli import run_stage
+from digitcmp.stage import run_stage
 from digitcmp.data import load_prepared, make_pairs
 from digitcmp.errors import UserError
-from digitcmp.io import read_json, write_bytes
+from digitcmp.files import read_json, write_bytes
 from digitcmp.models import ARCHITECTURES
 
 N_EXAMPLE_PAIRS = 16

@@ -12,9 +12,9 @@ train.backend, which change speed but never results, so they are not dependencie
 """
 
 from digitcmp import params as P
-from digitcmp.cli import one_arch, run_stage
+from digitcmp.stage import one_arch, run_stage
 from digitcmp.extras import EXTRAS
-from digitcmp.io import write_json
+from digitcmp.files import write_json
 from digitcmp.models import ARCHITECTURES
 from digitcmp.search import retrain, search
 

@@ -9,7 +9,7 @@ import pytest
 import torch
 
 from digitcmp.fast import FusedAdam, fast_layout
-from digitcmp.flops import forward_flops
+from bench.flops import forward_flops
 from digitcmp.extras import EXTRAS
 from digitcmp.models import ARCHITECTURES, build, is_convnet
 from digitcmp.train import TrainSpec, loss_fn, resolve_precision, train
@@ -130,14 +130,13 @@ def test_forward_flops_by_hand():
 
 
 def test_bench_smoke_runs():
-    env = {**os.environ, "PYTHONPATH": str(ROOT)}
-    out = subprocess.run([sys.executable, str(ROOT / "bench" / "bench.py"), "--smoke"], env=env,
+    out = subprocess.run([sys.executable, "-m", "bench.bench", "--smoke"], cwd=ROOT,
                          capture_output=True, text=True, timeout=300, check=True).stdout
     assert out.strip().splitlines()[-1].startswith("speedup: ")
 
 
 def test_layers_bench_times_every_conv_and_a_step():
-    out = subprocess.run([sys.executable, str(ROOT / "bench" / "layers.py"), "--smoke"],
+    out = subprocess.run([sys.executable, "-m", "bench.layers", "--smoke"], cwd=ROOT,
                          capture_output=True, text=True, timeout=300, check=True).stdout
     lines = out.splitlines()
     convs = [line for line in lines if " on " in line and line.lstrip().startswith("conv")]

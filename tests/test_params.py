@@ -1,6 +1,7 @@
 """params.yaml validation: every bad value is one line naming key, value and what is allowed."""
 
 import copy
+import os
 import subprocess
 import sys
 
@@ -97,8 +98,8 @@ def test_good_params_pass_and_axes_become_lists():
 
 def test_stage_prints_one_line_and_exits_2(tmp_path):
     (tmp_path / "params.yaml").write_text("lr: [abc]\n")
-    proc = subprocess.run([sys.executable, str(ROOT / "stages/prepare.py")], cwd=tmp_path,
-                          capture_output=True, text=True)
+    proc = subprocess.run([sys.executable, "-m", "stages.prepare"], cwd=tmp_path,
+                          env={**os.environ, "PYTHONPATH": str(ROOT)}, capture_output=True, text=True)
     assert proc.returncode == 2
     assert proc.stderr.strip().splitlines() == ["error: lr: 'abc' in ['abc'] is not allowed; allowed: a number > 0, or a list of them"]
 

@@ -61,7 +61,7 @@ def test_interrupted_stage_resumes_to_identical_results(repo, tmp_path, sig):
     # The same stage, uninterrupted, with an empty cache, gives the same bytes.
     fresh = {**env(repo), "DIGITCMP_CACHE": str(tmp_path / "fresh")}
     resumed = [(repo / out).read_bytes() for out in OUTS]
-    run(repo, "python", "stages/study.py", "conv2_sharing_aux", env=fresh)
+    run(repo, "python", "-m", "stages.study", "conv2_sharing_aux", env=fresh)
     assert [(repo / out).read_bytes() for out in OUTS] == resumed
 
 
@@ -70,7 +70,7 @@ def test_interrupted_stage_script_leaves_its_previous_outputs(repo):
     neither of its two files: the previous search and runs stay a matching pair."""
     before = [(repo / out).read_bytes() for out in OUTS]
     write_params(repo, SLOW)
-    proc, entries = start_and_wait_for_trainings([sys.executable, "stages/study.py", "conv2_sharing_aux"], repo,
+    proc, entries = start_and_wait_for_trainings([sys.executable, "-m", "stages.study", "conv2_sharing_aux"], repo,
                                                  stderr=subprocess.PIPE, text=True)
     proc.send_signal(signal.SIGINT)
     _, err = proc.communicate()
@@ -82,14 +82,14 @@ def test_interrupted_stage_script_leaves_its_previous_outputs(repo):
 def test_damaged_data_is_detected_before_training(repo):
     draws = repo / "data/prepared/draws.npy"
     draws.write_bytes(draws.read_bytes()[:-100])
-    out = run(repo, "python", "stages/study.py", "mlp_sharing_aux", check=False)
+    out = run(repo, "python", "-m", "stages.study", "mlp_sharing_aux", check=False)
     assert out.returncode == 2
     assert out.stderr.strip().splitlines() == [
         "error: data/prepared: draws.npy does not match its hash in manifest.json (truncated or edited?); "
         "rerun `dvc repro prepare` (or `dvc checkout data/prepared`)"]
     # DVC sees the changed file and restores it (from its cache, or by rerunning prepare).
     dvc(repo, "repro", "prepare")
-    run(repo, "python", "stages/study.py", "mlp_sharing_aux")
+    run(repo, "python", "-m", "stages.study", "mlp_sharing_aux")
 
 
 def test_diverged_never_wins_over_finite():
