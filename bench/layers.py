@@ -25,7 +25,7 @@ from pathlib import Path
 import torch
 from torch import nn
 
-from bench import peak_gflops
+from bench.bench import peak_gflops
 from digitcmp.fast import fast_layout
 from bench.flops import forward_flops, layer_shapes
 from digitcmp.models import ARCHITECTURES, CONV_FAMILIES, build, parse
