@@ -52,3 +52,15 @@ def test_a_library_that_is_not_the_pinned_build_is_refused(tmp_path):
     fake.write_bytes((plots_page.static_dir() / file).read_bytes() + b"\n")
     with pytest.raises(SystemExit, match=r"not the pinned vega@5\.33\.0"):
         plots_page.script_tag(name, version, fake, sha)
+
+
+def test_both_architecture_plots_take_their_order_from_the_data():
+    # The CSVs list Table 2's order, then the extras; a hand-written list in a template
+    # would put the extras (which params can change) in an order of Vega's choosing.
+    from digitcmp.models import ARCHITECTURES
+
+    for name in ("errorbars", "boxplot"):
+        template = (ROOT / ".dvc" / "plots" / f"{name}.json").read_text().lower()
+        assert not any(arch in template for arch in ARCHITECTURES), name
+    assert '"sort": null' in (ROOT / ".dvc/plots/errorbars.json").read_text()
+    assert '"first_row"' in (ROOT / ".dvc/plots/boxplot.json").read_text()
