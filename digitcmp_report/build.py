@@ -11,11 +11,12 @@ import pandas as pd
 from digitcmp.models import ARCHITECTURES
 from digitcmp_report.figures import fig_accuracy, fig_boxplot, fig_curve, fig_pairs, png_bytes, read_curve
 from digitcmp_report.markdown import Protocol, results_markdown
-from digitcmp_report.tables import accuracy_csv, best_arch, comparisons, questions, runs_csv, summary, table2
+from digitcmp_report.tables import accuracy_csv, best_arch, comparisons, questions, results, runs_csv, summary, table2
 
 OUTPUTS = (
     "results.md",
     "metrics/summary.json",
+    "metrics/results.json",
     "plots/accuracy.csv",
     "plots/runs.csv",
     "plots/accuracy.png",
@@ -23,6 +24,10 @@ OUTPUTS = (
     "plots/curve.png",
     "plots/pairs.png",
 )
+
+
+def _json(data: dict) -> bytes:
+    return (json.dumps(data, indent=2, allow_nan=False) + "\n").encode()
 
 
 def build_report(runs: Mapping[str, dict], searches: Mapping[str, dict], protocol: Protocol,
@@ -40,11 +45,11 @@ def build_report(runs: Mapping[str, dict], searches: Mapping[str, dict], protoco
     everything = table if extra is None else pd.concat([table, extra])
     out = {
         "results.md": results_markdown(table, tests, protocol, extra, curve_meta, qs).encode(),
-        "metrics/summary.json": (json.dumps(summary(table, tests, extra, qs), indent=2, allow_nan=False)
-                                 + "\n").encode(),
+        "metrics/summary.json": _json(summary(table, extra)),
+        "metrics/results.json": _json(results(table, tests, extra, qs)),
         "plots/accuracy.csv": accuracy_csv(everything).encode(),
         "plots/runs.csv": runs_csv(runs, list(archs) + list(extras)).encode(),
-        "plots/accuracy.png": png_bytes(fig_accuracy(everything)),
+        "plots/accuracy.png": png_bytes(fig_accuracy(everything, best)),
         "plots/boxplot.png": png_bytes(fig_boxplot(runs, best.split("_")[0])),
         "plots/curve.png": png_bytes(fig_curve(curve, curve_meta, protocol.epochs)),
         "plots/pairs.png": png_bytes(fig_pairs(*pairs)),

@@ -24,7 +24,7 @@ def _acc(mean: float, std: float) -> str:
 def _p(p: float) -> str:
     if p is None or not math.isfinite(p):
         return "—"
-    return "< 0.0001" if p < 1e-4 else f"{p:.4f}"
+    return f"{p:.1e}" if p < 1e-4 else f"{p:.4f}"  # a number, never rounded to 0
 
 
 def _num_cell(value: Any, spec: str = "g") -> str:

@@ -1,5 +1,6 @@
-"""Stage `report`: Table 2 beside the study's, t-tests, figures → results.md,
-metrics/summary.json, plots/*.csv and plots/*.png (see `digitcmp_report.build`).
+"""Stage `report`: Table 2 beside the study's, t-tests, figures → results.md and its data
+(metrics/results.json), the declared metrics (metrics/summary.json: means, stds, best),
+plots/*.csv and plots/*.png (see `digitcmp_report.build`).
 
 Reads params: extras (which architectures beyond the study get rows of their own below
 Table 2), data.source, data.n_pairs, data.seed, train.epochs, train.batch_size,

@@ -1,14 +1,12 @@
 """scripts/exp_table.py: experiments side by side within a terminal's width."""
 
-import os
 import subprocess
 import sys
 from pathlib import Path
 
-from digitcmp.extras import EXTRAS
 from digitcmp.models import ARCHITECTURES
 from scripts import exp_table
-from tests.dvcproject import dvc, env
+from tests.dvcproject import TINY, dvc, env
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -37,5 +35,5 @@ def test_readme_command_on_the_tiny_profile_fits_120_columns(repo):
     assert len(header) == 3 and header[0] == "workspace" and header[2] == "one-worker"  # and the branch
     assert lines[1].split() == ["train.workers", "1", "2", "1"]
     names = [line.split()[0] for line in lines[2:]]
-    assert names == list(ARCHITECTURES) + list(EXTRAS)
+    assert names == list(ARCHITECTURES) + list(TINY["extras"])
     assert sum(line.count("*") for line in lines) == 3  # one best per column
