@@ -1,11 +1,11 @@
-"""The study's protocol, one test per rule (pairs, loss, optimisation, architectures).
+"""The study's protocol, one test per rule: loss, optimisation, architectures.
 
 Each test asserts its rule directly on tiny data built here (tests/protocol_data.py), so
-the whole protocol runs in seconds. The grid search, the retrainings and the reported
-numbers are in test_protocol_search.py; the statistics in test_protocol_stats.py.
+the whole protocol runs in seconds. The pairs are in test_protocol_pairs.py; the grid
+search, the retrainings and the reported numbers in test_protocol_search.py; the
+statistics in test_protocol_stats.py.
 """
 
-import itertools
 import math
 
 import numpy as np
@@ -15,69 +15,11 @@ import torch.nn.functional as F
 import yaml
 
 from digitcmp import params as P
-from digitcmp.data import Prepared, _pool_28_to_14, draw_all, make_pairs
-from digitcmp.models import ARCHITECTURES, PairNet, build
+from digitcmp.models import ARCHITECTURES, PairNet, build, is_convnet
 from digitcmp.output import Output
 from digitcmp.train import TrainSpec, init_model, loss_fn, train
 from tests.dvcproject import ROOT, TINY
-from tests.protocol_data import TEST_ID, hand_pairs, id_pools, learnable_pools
-
-# --- Pairs (Table 1) ------------------------------------------------------------
-
-
-def test_images_are_28x28_average_pooled_2x2_to_14x14():
-    images = np.random.default_rng(0).integers(0, 256, (5, 28, 28)).astype(np.uint8)
-    by_hand = images.astype(np.float64).reshape(5, 14, 2, 14, 2).mean(axis=(2, 4))
-    pooled = _pool_28_to_14(images)
-    assert pooled.shape == (5, 14, 14) and pooled.dtype == np.float32
-    assert np.array_equal(pooled, by_hand.astype(np.float32))  # raw 0-255 scale, exact
-
-
-def test_pairs_images_2i_and_2i1_form_pair_i():
-    pools = id_pools()
-    idx = np.random.default_rng(1).permutation(60)[:40]
-    x, _, classes = make_pairs(pools.train_images, pools.train_labels, idx)
-    assert x.shape == (20, 2, 14, 14)
-    for i in range(20):
-        assert (x[i, 0] == idx[2 * i]).all() and (x[i, 1] == idx[2 * i + 1]).all()
-        assert classes[i].tolist() == [pools.train_labels[idx[2 * i]], pools.train_labels[idx[2 * i + 1]]]
-
-
-def test_target_is_class_of_first_lower_or_equal_to_class_of_second():
-    first, second = zip(*itertools.product(range(10), repeat=2))
-    labels = np.array([c for pair in zip(first, second) for c in pair])
-    images = np.zeros((len(labels), 14, 14), np.float32)
-    _, target, classes = make_pairs(images, labels, np.arange(len(labels)))
-    assert target.dtype == torch.int64
-    assert target.tolist() == [int(a <= b) for a, b in zip(first, second)]  # equal digits: 1
-    assert classes.tolist() == [list(p) for p in zip(first, second)]
-
-
-def test_no_image_repeats_within_a_set():
-    pools = id_pools(60, 60)
-    draws = draw_all(pools, 30, seed=3, repeats=4)  # 2N = the whole pool: the tightest case
-    prepared = Prepared(pools, draws, {}, "")
-    for k in range(1, 5):
-        for x, _, _ in prepared.retrain_sets(k):
-            ids = x[:, :, 0, 0].flatten().tolist()
-            assert len(ids) == 60 == len(set(ids))
-    fit, val = prepared.search_sets(0.3)
-    ids = torch.cat([fit[0], val[0]])[:, :, 0, 0].flatten().tolist()
-    assert len(ids) == len(set(ids)) == 60
-
-
-def test_train_pairs_come_only_from_the_train_pool_test_pairs_only_from_the_test_pool():
-    pools = id_pools(60, 60)
-    prepared = Prepared(pools, draw_all(pools, 20, seed=0, repeats=3), {}, "")
-    for k in range(1, 4):
-        (x_train, _, c_train), (x_test, _, c_test) = prepared.retrain_sets(k)
-        train_ids, test_ids = x_train[:, :, 0, 0].long(), x_test[:, :, 0, 0].long()
-        assert (train_ids < TEST_ID).all() and (test_ids >= TEST_ID).all()
-        assert torch.equal(c_train, torch.from_numpy(pools.train_labels)[train_ids])  # labels travel along
-        assert torch.equal(c_test, torch.from_numpy(pools.test_labels)[test_ids - TEST_ID])
-    for part in prepared.search_sets(0.3):
-        assert (part[0] < TEST_ID).all()
-
+from tests.protocol_data import hand_pairs, learnable_pools
 
 # --- Loss (equation 1) --------------------------------------------------------
 
@@ -247,12 +189,39 @@ def test_aux_heads_exist_only_in_aux_models(arch):
         assert all(h.out_features == 10 for h in heads)
 
 
+def _kinds(module) -> list[str]:
+    return [type(m).__name__ for m in module.modules() if not isinstance(m, torch.nn.Sequential)]
+
+
+def test_each_family_is_as_described_relu_throughout():
+    """Shallow: one hidden layer; MLP: two; conv1: two convs, each followed by 2×2 max-pooling,
+    and a two-layer head; conv2: Table 3 (below). Shallow and MLP heads: one output layer."""
+    branches = {"shallow": ["Flatten", "Linear", "ReLU"],
+                "mlp": ["Flatten", "Linear", "ReLU", "Linear", "ReLU"],
+                "conv1": ["Conv2d", "ReLU", "MaxPool2d", "Conv2d", "ReLU", "MaxPool2d", "Flatten"],
+                "conv2": ["Conv2d", "ReLU", "Conv2d", "ReLU", "Conv2d", "ReLU", "MaxPool2d", "Conv2d", "ReLU", "Flatten"]}
+    heads = {"shallow": ["Linear"], "mlp": ["Linear"], "conv1": ["Linear", "ReLU", "Linear"],
+             "conv2": ["Linear", "ReLU", "Linear"]}
+    for family in branches:
+        model = build(f"{family}_sharing_aux", 12)
+        assert _kinds(model.branches[0]) == branches[family], family
+        assert _kinds(model.head) == heads[family], family
+        features = model.branches[0](torch.zeros(1, 1, 14, 14)).shape[1]
+        assert model.head(torch.zeros(1, 2 * features)).shape == (1, 2)
+        assert is_convnet(f"{family}_sharing_aux") == family.startswith("conv")
+    linears = [m for m in build("mlp_nosharing_noaux", 12).branches[0] if isinstance(m, torch.nn.Linear)]
+    assert [(m.in_features, m.out_features) for m in linears] == [(196, 12), (12, 12)]
+    pools = [m for m in build("conv1_sharing_noaux", 12).branches[0] if isinstance(m, torch.nn.MaxPool2d)]
+    assert all((p.kernel_size, p.stride) == (2, 2) for p in pools)
+    assert [m.out_features for m in build("conv1_sharing_noaux", 12).head if isinstance(m, torch.nn.Linear)] == [12, 2]
+
+
 @pytest.mark.parametrize("arch", [a for a in ARCHITECTURES if a.startswith("conv2_")])
 def test_conv2_matches_table3(arch):
     model = build(arch, 100)
     layers = list(model.branches[0])
-    kinds = [type(m).__name__ for m in layers if not isinstance(m, (torch.nn.ReLU, torch.nn.Flatten))]
-    assert kinds == ["Conv2d", "Conv2d", "Conv2d", "MaxPool2d", "Conv2d"]
+    kinds = [type(m).__name__ for m in layers if not isinstance(m, torch.nn.Flatten)]
+    assert kinds == ["Conv2d", "ReLU", "Conv2d", "ReLU", "Conv2d", "ReLU", "MaxPool2d", "Conv2d", "ReLU"]
     convs = [m for m in layers if isinstance(m, torch.nn.Conv2d)]
     assert [tuple(c.weight.shape) for c in convs] == [(16, 1, 5, 5), (32, 16, 3, 3), (64, 32, 3, 3), (128, 64, 2, 2)]
     pool = next(m for m in layers if isinstance(m, torch.nn.MaxPool2d))

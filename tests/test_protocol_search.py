@@ -8,8 +8,10 @@ import numpy as np
 import pytest
 import torch
 
+from digitcmp import params as P
 from digitcmp.data import Prepared, draw_all, load_prepared
-from digitcmp.search import pick_best, retrain, search
+from digitcmp.errors import UserError
+from digitcmp.search import best_architecture, curve, grid_points, options, pick_best, retrain, search
 from digitcmp.seeds import derive_seed
 from digitcmp.train import TrainSpec, init_model, train
 from tests.protocol_data import hand_pairs, id_pools, learnable_pools, prepared_dir, tiny_params
@@ -80,6 +82,18 @@ def test_fit_and_validation_parts_are_disjoint_and_sized_by_val_fraction(val_fra
     assert fit_ids | val_ids == set(prepared.draws[0, 0].tolist())  # together: draw 0's train pairs
 
 
+def test_validation_part_keeps_at_least_one_pair_and_fitting_at_least_one():
+    pools = id_pools(60, 60)
+    prepared = Prepared(pools, draw_all(pools, 20, seed=1, repeats=2), {}, "")
+    fit, val = prepared.search_sets(0.01)  # round(0.2) = 0 → 1
+    assert (len(fit[0]), len(val[0])) == (19, 1)
+    two = Prepared(pools, draw_all(pools, 2, seed=1, repeats=2), {}, "")
+    fit, val = two.search_sets(0.5)
+    assert (len(fit[0]), len(val[0])) == (1, 1)
+    with pytest.raises(UserError, match=r"^train.val_fraction: 0.9 leaves no training pairs of 2; allowed"):
+        two.search_sets(0.9)
+
+
 def test_grid_winner_is_the_highest_validation_accuracy_under_the_tie_rule():
     def row(lr, hidden, lam, val, diverged=False):
         return {"lr": lr, "hidden": hidden, "lambda": lam, "val_acc": val, "diverged": diverged}
@@ -93,6 +107,7 @@ def test_grid_winner_is_the_highest_validation_accuracy_under_the_tie_rule():
     for order in itertools.permutations(tied):
         assert pick_best(list(order)) is tied[3]
     assert pick_best([row(1e-3, 50, None, 0.8), row(1e-5, 50, None, 0.8)])["lr"] == 1e-5
+    assert pick_best([row(1e-3, 50, 0.5, 0.8), row(1e-3, 50, 0.0, 0.8)])["lambda"] == 0.0
     # a diverged run wins only if every run diverged
     assert pick_best([row(1e-1, 50, 0.5, 0.95, True), row(1e-3, 50, 0.5, 0.6)])["lr"] == 1e-3
     assert pick_best([row(1e-1, 50, 0.5, 0.4, True), row(1e-3, 50, 0.5, 0.6, True)])["lr"] == 1e-3
@@ -172,3 +187,62 @@ def test_reported_mean_and_sample_std_of_the_retrainings_test_accuracies(runs):
     assert runs["mean"] == pytest.approx(acc.mean(), abs=1e-15)
     assert runs["std"] == pytest.approx(acc.std(ddof=1), abs=1e-15)  # sample std, not population
     assert runs["std"] != pytest.approx(acc.std(ddof=0))
+
+
+def test_search_and_retrain_record_what_they_ran(found, runs):
+    assert set(found) == {"arch", "precision", "grid", "n_diverged", "best"}
+    assert (found["arch"], found["precision"]) == (ARCH, "fp32")
+    assert set(runs) == {"arch", "lr", "hidden", "lambda", "precision", "test_acc", "train_acc", "n_diverged",
+                         "mean", "std", "digit_acc"}
+    assert (runs["arch"], runs["lr"], runs["hidden"], runs["lambda"], runs["precision"], runs["n_diverged"]) == \
+        (ARCH, 1e-2, 8, 0.5, "fp32", 0)
+
+
+def test_grid_of_a_noaux_model_has_no_lambda_axis_and_a_one_point_grid_runs(data_dir):
+    params = tiny_params()
+    points = grid_points("mlp_sharing_noaux", params)
+    assert points == [{"lr": lr, "hidden": h, "lambda": None} for lr in params["lr"] for h in params["hidden"]]
+    one = {**params, "lr": [1e-2], "hidden": [4]}
+    found = search("shallow_sharing_noaux", one, data_dir)
+    assert [(r["lr"], r["hidden"], r["lambda"]) for r in found["grid"]] == [(1e-2, 4, None)]
+    assert found["best"] == {"lr": 1e-2, "hidden": 4, "lambda": None, "val_acc": found["grid"][0]["val_acc"]}
+
+
+def test_an_extra_architectures_grid_carries_its_options(data_dir):
+    params = P.validate({**{k: v for k, v in tiny_params().items() if k != "extras"},
+                         "extras": {"deepmlp_sharing_aux": {"lr": 1e-2, "hidden": 4, "lambda": 0.5, "depth": [1, 2]}}})
+    assert grid_points("deepmlp_sharing_aux", params) == [
+        {"lr": 1e-2, "hidden": 4, "lambda": 0.5, "depth": d} for d in (1, 2)]
+    assert options("deepmlp_sharing_aux", {"lr": 1e-2, "depth": 2}) == {"depth": 2}
+    assert options("mlp_sharing_aux", {"lr": 1e-2, "depth": 2}) == {}
+    found = search("deepmlp_sharing_aux", params, data_dir)
+    assert found["best"]["depth"] in (1, 2) and len({r["val_acc"] for r in found["grid"]}) == 2  # depths differ
+    runs = retrain("deepmlp_sharing_aux", found["best"], params, data_dir)
+    assert runs["depth"] == found["best"]["depth"]
+
+
+def test_stages_read_data_prepared_by_default(data_dir, tmp_path, monkeypatch):
+    params = {**tiny_params(), "lr": [1e-2], "hidden": [4], "lambda": [0.5]}
+    (tmp_path / "data").mkdir()
+    (tmp_path / "data" / "prepared").symlink_to(data_dir)
+    monkeypatch.chdir(tmp_path)
+    best = search(ARCH, params)["best"]
+    assert retrain(ARCH, best, params)["test_acc"] == retrain(ARCH, best, params, data_dir)["test_acc"]
+    assert len(curve(ARCH, best, {**params, "train": {**params["train"], "curve_epochs": 1}})) == 2
+
+
+def test_curve_is_the_winner_trained_on_the_search_split_scored_every_epoch(data_dir):
+    params = tiny_params(curve_epochs=4)
+    best = {"lr": 1e-2, "hidden": 8, "lambda": 0.5}
+    history = curve(ARCH, best, params, data_dir)
+    assert [h["epoch"] for h in history] == [0, 1, 2, 3, 4]
+    fit, val = load_prepared(data_dir).search_sets(params["train"]["val_fraction"])
+    spec = TrainSpec(ARCH, 8, 1e-2, 0.5, 4, params["train"]["batch_size"],
+                     derive_seed(params["data"]["seed"], "curve", ARCH), precision="fp32")
+    replay, _ = train(spec, fit, {"val": val}, track_epochs=True)
+    assert history == replay.history
+
+
+def test_best_architecture_is_the_highest_mean():
+    runs = {"a": {"mean": 0.7}, "b": {"mean": 0.9}, "c": {"mean": 0.8}, "d": {"mean": 0.9}}
+    assert best_architecture(runs) == "b"
