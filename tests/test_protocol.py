@@ -15,8 +15,8 @@ import torch.nn.functional as F
 import yaml
 
 from digitcmp import params as P
-from digitcmp.models import ARCHITECTURES, PairNet, build, is_convnet
-from digitcmp.output import Output
+from digitcmp.models import ARCHITECTURES, Output, PairNet
+from digitcmp.registry import build, facts
 from digitcmp.train import TrainSpec, init_model, loss_fn, train
 from tests.dvcproject import ROOT, TINY
 from tests.protocol_data import hand_pairs, learnable_pools
@@ -208,7 +208,7 @@ def test_each_family_is_as_described_relu_throughout():
         assert _kinds(model.head) == heads[family], family
         features = model.branches[0](torch.zeros(1, 1, 14, 14)).shape[1]
         assert model.head(torch.zeros(1, 2 * features)).shape == (1, 2)
-        assert is_convnet(f"{family}_sharing_aux") == family.startswith("conv")
+        assert facts(f"{family}_sharing_aux").convolutional == family.startswith("conv")
     linears = [m for m in build("mlp_nosharing_noaux", 12).branches[0] if isinstance(m, torch.nn.Linear)]
     assert [(m.in_features, m.out_features) for m in linears] == [(196, 12), (12, 12)]
     pools = [m for m in build("conv1_sharing_noaux", 12).branches[0] if isinstance(m, torch.nn.MaxPool2d)]

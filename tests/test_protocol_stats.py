@@ -7,7 +7,9 @@ import numpy as np
 import pytest
 from scipy import stats
 
-import digitcmp_report as report
+from digitcmp.models import FAMILIES, VARIANTS
+from digitcmp_report import stats as report
+from digitcmp_report.tables import comparisons
 from digitcmp.data import Pools, draw_all, mean_test_overlap
 
 A = [0.81, 0.84, 0.79, 0.86, 0.83, 0.80]
@@ -70,9 +72,9 @@ def test_paired_t_test_over_draws_by_hand():
 def test_comparisons_test_each_factor_treatment_minus_control_with_holm_over_all():
     rng = np.random.default_rng(0)
     runs = {f"{fam}_{v}": {"test_acc": list(0.7 + 0.02 * i + 0.01 * rng.standard_normal(5))}
-            for fam in report.FAMILIES for i, v in enumerate(report.VARIANTS)}
-    table = report.comparisons(runs)
-    assert len(table) == 4 * len(report.FAMILIES)
+            for fam in FAMILIES for i, v in enumerate(VARIANTS)}
+    table = comparisons(runs)
+    assert len(table) == 4 * len(FAMILIES)
     for _, row in table.iterrows():
         a, b = runs[row["a"]]["test_acc"], runs[row["b"]]["test_acc"]
         assert row["t"] == pytest.approx(_welch_by_hand(a, b)[0])
@@ -96,3 +98,33 @@ def test_mean_test_overlap_of_random_draws_is_2n_over_the_pool():
     assert mean_test_overlap(disjoint) == 0.0  # draw 0 (the search's) does not count
     same = np.array([[np.arange(4), np.arange(4)] for _ in range(3)])
     assert mean_test_overlap(same) == 1.0
+
+
+def test_paired_change_pairs_run_k_of_one_pipeline_run_with_run_k_of_the_other():
+    before = {"x": {"test_acc": [0.80, 0.82, 0.81], "lr": 1e-3, "hidden": 50, "lambda": None},
+              "y": {"test_acc": [0.70, 0.71], "lr": 1e-3, "hidden": 50, "lambda": 0.5},
+              "gone": {"test_acc": [0.5, 0.6]}}
+    after = {"y": {"test_acc": [0.72, 0.74], "lr": 1e-3, "hidden": 100, "lambda": 0.5},
+             "x": {"test_acc": [0.81, 0.85, 0.81], "lr": 1e-3, "hidden": 50, "lambda": None}}
+    rows = report.paired_change(before, after)
+    assert list(rows) == ["x", "y", "all"]
+    d = np.array([0.01, 0.03, 0.0])
+    t = d.mean() / (d.std(ddof=1) / math.sqrt(3))
+    half = stats.t.ppf(0.975, 2) * d.std(ddof=1) / math.sqrt(3)
+    x = rows["x"]
+    assert (x["before"], x["after"], x["diff"]) == pytest.approx((0.81, 0.82333333, 0.01333333))
+    assert (x["ci_low"], x["ci_high"], x["p"]) == pytest.approx((d.mean() - half, d.mean() + half,
+                                                                 2 * stats.t.sf(t, 2)), rel=1e-8)
+    assert x["same_winner"] and not rows["y"]["same_winner"] and not rows["all"]["same_winner"]
+    assert rows["all"]["diff"] == pytest.approx(np.mean([0.01, 0.03, 0.0, 0.02, 0.03]))
+    assert math.isnan(rows["all"]["before"]) and math.isnan(rows["all"]["after"])
+    flat = report._paired_diff(np.array([0.02, 0.02]))
+    assert flat["diff"] == pytest.approx(0.02) and math.isnan(flat["p"]) and math.isnan(flat["ci_low"])
+    assert math.isnan(report._paired_diff(np.array([]))["diff"])
+    with pytest.raises(report.UserError, match=r"^x: 3 runs before, 2 after; allowed"):
+        report.paired_change(before, {"x": {"test_acc": [0.8, 0.8]}})
+    lines = report.paired_change_text(rows, "fp32", "bf16").splitlines()
+    assert lines[0].split() == ["architecture", "fp32", "bf16", "bf16-fp32", "95%", "CI", "p", "winner"]
+    assert lines[1].split() == ["x", "0.8100", "0.8233", "+0.0133", f"[{x['ci_low']:+.4f},", f"{x['ci_high']:+.4f}]",
+                                f"{x['p']:.3f}", "same"]
+    assert lines[2].split()[-1] == "changed" and lines[3].split()[:2] == ["all", f"{rows['all']['diff']:+.4f}"]
