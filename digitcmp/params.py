@@ -81,7 +81,7 @@ SCHEMA: dict[str, Any] = {
         "workers": Rule(lambda v: v == "auto" or integer(1)(v), "'auto' (one per core) or an integer >= 1",
                         default="auto"),
         "backend": Rule(one_of(*BACKENDS), ", ".join(BACKENDS), default="fork"),
-        "precision": Rule(one_of(*PRECISIONS), ", ".join(PRECISIONS), default="auto"),
+        "precision": Rule(one_of(*PRECISIONS), ", ".join(PRECISIONS), default="fp32"),
         "device": Rule(lambda v: isinstance(v, str) and (v == "cpu" or v.startswith("cuda")),
                        "'cpu' or 'cuda' (or 'cuda:N')", default="cpu"),
     },
