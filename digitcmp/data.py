@@ -64,10 +64,22 @@ def max_pairs(source: str) -> int:
     return min(POOL_SIZES[source]) // 2
 
 
-def check_n_pairs(n: int, source: str) -> None:
+def split_sizes(n: int, val_fraction: float) -> tuple[int, int]:
+    """(fit, validation) pairs of the grid search's split of N train pairs."""
+    n_val = max(1, round(n * val_fraction))
+    return n - n_val, n_val
+
+
+def check_n_pairs(n: int, source: str, val_fraction: float = 0.3) -> None:
+    """N fits the source's pools and leaves at least one pair to fit after the validation split."""
     limit = max_pairs(source)
-    if not 1 <= n <= limit:
-        raise UserError(f"data.n_pairs: {n} is out of range for source {source!r}; allowed: 1 to {limit}")
+    low = next((m for m in range(2, limit + 1) if split_sizes(m, val_fraction)[0] >= 1), None)
+    if low is None:
+        raise UserError(f"train.val_fraction: {val_fraction} leaves no pair to fit for any data.n_pairs up to "
+                        f"{limit}; allowed: a smaller fraction")
+    if not low <= n <= limit:
+        why = f" (train.val_fraction {val_fraction} must leave a pair to fit)" if n < low else ""
+        raise UserError(f"data.n_pairs: {n} is out of range for source {source!r}{why}; allowed: {low} to {limit}")
 
 
 def _pool_28_to_14(images: np.ndarray) -> np.ndarray:
@@ -214,8 +226,7 @@ class Prepared:
         """Draw 0's N train pairs split in two: the first part to fit, the last
         round(N·val_fraction) to validate (the draw is a random permutation already)."""
         x, target, classes = make_pairs(self.pools.train_images, self.pools.train_labels, self.draws[0, 0])
-        n_val = max(1, round(self.n_pairs * val_fraction))
-        n_fit = self.n_pairs - n_val
+        n_fit, n_val = split_sizes(self.n_pairs, val_fraction)
         if n_fit < 1:
             raise UserError(f"train.val_fraction: {val_fraction} leaves no training pairs of {self.n_pairs}; "
                             f"allowed: a fraction that keeps at least one")

@@ -11,18 +11,20 @@ train.val_fraction, train.repeats, train.device, train.precision (and train.work
 train.backend, which change speed but never results, so they are not dependencies).
 """
 
-from digitcmp import params as P
+from digitcmp import bounds, params as P
 from digitcmp.stage import one_arch, run_stage
 from digitcmp.extras import EXTRAS
 from digitcmp.files import write_json
 from digitcmp.models import ARCHITECTURES
-from digitcmp.search import retrain, search
+from digitcmp.search import grid_points, retrain, search
 
 
 def main(argv: list[str]) -> None:
     arch = one_arch(argv, ARCHITECTURES + EXTRAS)
     params = P.load()
     P.require_extra(arch, params)
+    bounds.check_device(params["train"]["device"])
+    bounds.check_training(arch, grid_points(arch, params), params)
     found = search(arch, params)
     runs = retrain(arch, found["best"], params)
     write_json(f"metrics/search/{arch}.json", found)  # both at the end: an interrupted stage

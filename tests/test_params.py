@@ -44,7 +44,7 @@ BAD = [  # (key, value, what the message must contain)
     ("lambda", "0.5", "a number >= 0"),
     ("data.source", "fashion", "mnist5k or mnist"),
     ("data.n_pairs", 0, "an integer >= 1"),
-    ("data.n_pairs", 1251, "allowed: 1 to 1250"),
+    ("data.n_pairs", 1251, "allowed: 2 to 1250"),
     ("data.seed", -1, "an integer >= 0"),
     ("data.download", "yes", "true or false"),
     ("train.epochs", 0, "an integer >= 1"),
