@@ -60,7 +60,7 @@ def test_seeded():
 
 
 def test_n_too_large_names_the_maximum():
-    with pytest.raises(UserError, match="allowed: 1 to 1250"):
+    with pytest.raises(UserError, match="allowed: 2 to 1250"):
         generate_pair_sets(max_pairs("mnist5k") + 1)
 
 
