@@ -343,3 +343,37 @@ def test_dropout_0_and_0_0_are_one_grid_point_with_one_seed():
 
     assert points(0) == points(0.0) and repr(points(0)) == repr(points(0.0))
     assert repr(points([0, 0.25])) == repr(points([0.0, 0.25]))
+
+
+# --- With the real DVC CLI ----------------------------------------------------------------
+
+def test_replaced_mnist_file_reruns_prepare(tmp_path):
+    """The mnist source's IDX files are the prepare stage's dependency: replacing one makes
+    `dvc status` report prepare, and `dvc repro` rebuilds the data from the new file."""
+    from tests.dvcproject import dvc, make_project
+
+    params = copy.deepcopy(TINY)
+    params["data"] = dict(MNIST)
+    repo = make_project(tmp_path / "repo", params)
+    write_mnist(repo)
+    dvc(repo, "repro", "prepare")
+    assert "changed" not in dvc(repo, "status", "prepare").stdout
+    before = (repo / "data/prepared/train_images.npy").read_bytes()
+    write_mnist(repo, seed=1)  # new images, same sizes
+    status = dvc(repo, "status", "prepare").stdout
+    assert "prepare:" in status and "modified:           data/mnist/MNIST/raw" in status
+    assert "Running stage 'prepare'" in dvc(repo, "repro", "prepare").stdout
+    assert (repo / "data/prepared/train_images.npy").read_bytes() != before
+
+
+def test_unknown_key_fails_an_experiment_that_would_run_nothing_else(repo):
+    """After a full `dvc repro`, a new misspelt key changes no stage's declared params; the
+    check stage (which depends on the whole file) fails the experiment with one line."""
+    from tests.dvcproject import dvc
+
+    out = dvc(repo, "exp", "run", "-S", "+lamda=0.5", check=False)
+    assert out.returncode != 0
+    errors = [line for line in (out.stdout + out.stderr).splitlines() if line.startswith("error: ")]
+    assert errors == ["error: lamda: unknown key (did you mean 'lambda'?); allowed: lr, hidden, lambda, data, train, "
+                      "extras"]
+    assert "Running stage 'check'" in out.stdout and "Running stage 'study" not in out.stdout
