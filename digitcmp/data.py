@@ -288,6 +288,13 @@ def _check_arrays(directory: Path, arrays: dict[str, np.ndarray], meta: dict) ->
             raise _damaged(directory, f"draws.npy indexes outside the {split} pool")
 
 
+def check_prepared_for(params: dict, directory: str | Path = "data/prepared") -> None:
+    """The prepared data was made from these params (a stage run outside DVC may find older data)."""
+    data = params["data"]
+    load_prepared(directory, {"source": data["source"], "seed": data["seed"], "n_pairs": data["n_pairs"],
+                              "repeats": params["train"]["repeats"]})
+
+
 def load_prepared(directory: str | Path, expect: dict | None = None) -> Prepared:
     """Read the prepare stage's output, checking every file's hash, shape and dtype, that
     the arrays agree with each other and with the manifest, and that it was made from the

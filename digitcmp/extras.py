@@ -40,8 +40,10 @@ OPTIONS = {  # option → default, per extra
 }
 
 
-def _positive_int(v) -> bool:
-    return isinstance(v, int) and not isinstance(v, bool) and v >= 1
+def _int_up_to(high: int):
+    # An upper bound, so that no option makes a model too large to even price
+    # (digitcmp.bounds counts models of width 1 to 3 at the option's value).
+    return lambda v: isinstance(v, int) and not isinstance(v, bool) and 1 <= v <= high
 
 
 # option → (is a value allowed?, what is allowed), for the options of every extra
@@ -50,8 +52,8 @@ OPTION_RULES = {
     "dropout": (lambda v: isinstance(v, (int, float)) and not isinstance(v, bool) and 0.0 <= v < 1.0,
                 "a number in [0, 1)"),
     "batchnorm": (lambda v: isinstance(v, bool), "true, false"),
-    "depth": (_positive_int, "an integer >= 1"),
-    "width": (_positive_int, "an integer >= 1"),
+    "depth": (_int_up_to(64), "an integer from 1 to 64"),
+    "width": (_int_up_to(256), "an integer from 1 to 256"),
 }
 
 

@@ -13,6 +13,7 @@ train.backend, which change speed but never results, so they are not dependencie
 
 from digitcmp import bounds, params as P
 from digitcmp.stage import one_arch, run_stage
+from digitcmp.data import check_prepared_for
 from digitcmp.extras import EXTRAS
 from digitcmp.files import write_json
 from digitcmp.models import ARCHITECTURES
@@ -25,6 +26,7 @@ def main(argv: list[str]) -> None:
     P.require_extra(arch, params)
     bounds.check_device(params["train"]["device"])
     bounds.check_training(arch, grid_points(arch, params), params)
+    check_prepared_for(params)
     found = search(arch, params)
     runs = retrain(arch, found["best"], params)
     write_json(f"metrics/search/{arch}.json", found)  # both at the end: an interrupted stage

@@ -152,6 +152,10 @@ CASES = [
     Case("extra-hidden-1e9", ["study", "deepmlp_sharing_aux"],
          r"^extras\.deepmlp_sharing_aux: lr 0\.001, hidden 1000000000, lambda 0\.5, depth 2 needs about",
          {"extras.deepmlp_sharing_aux.hidden": 10**9}),
+    Case("extra-width-1e9", ["study", "probcmp_conv"], r"^extras\.probcmp_conv\.width: 1000000000 " + NOT_ALLOWED
+         + r"an integer from 1 to 256$", {"extras.probcmp_conv.width": 10**9}),
+    Case("extra-depth-1e9", ["prepare"], r"^extras\.deepmlp_sharing_aux\.depth: 1000000000 " + NOT_ALLOWED
+         + r"an integer from 1 to 64$", {"extras.deepmlp_sharing_aux.depth": 10**9}),
     Case("repeats-1e9-prepare", ["prepare"], r"^train\.repeats: 1000000000 needs about [\d,.]+ GiB for the prepared "
          r"draws; allowed: data that fits in this machine's", {"train.repeats": 10**9}),
     Case("repeats-1e9-study", STUDY, r"^mlp_sharing_aux: 1 grid points and 1000000000 retrainings of 1 epochs make "
@@ -233,6 +237,8 @@ CASES = [
          damage=put(Path("data/prepared/train_images.npy"), lambda b: b[:-100])),
     Case("prepared-npy-missing", STUDY, r"^data/prepared: test_labels\.npy is missing" + HINT,
          damage=lambda repo: (repo / "data/prepared/test_labels.npy").unlink()),
+    Case("prepared-older-params", STUDY, r"^data/prepared was prepared with repeats=2 but params say 5; "
+         r"run `dvc repro prepare`$", {"train.repeats": 5}),
     Case("prepared-labels-above-9", STUDY, r"^data/prepared: train_labels\.npy has labels outside 0 to 9" + HINT,
          damage=reprepare(labels_above_9)),
     Case("prepared-draws-outside-pool", STUDY, r"^data/prepared: draws\.npy indexes outside the test pool" + HINT,

@@ -65,7 +65,7 @@ BAD = [  # (key, value, what the message must contain)
     ("train", [1, 2], "a mapping of keys"),
     ("extras.conv2x_sharing_aux.activation", "swish", "relu, leaky_relu, tanh, sigmoid"),
     ("extras.conv2x_sharing_aux.dropout", 1.0, "a number in [0, 1)"),
-    ("extras.deepmlp_sharing_aux.depth", 0, "an integer >= 1"),
+    ("extras.deepmlp_sharing_aux.depth", 0, "an integer from 1 to 64"),
     ("extras.deepmlp_sharing_aux.hidden", [8, 0], "0 in"),
     ("extras.deepmlp_sharing_aux.lr", DELETE, "missing"),
     ("extras.deepmlp_sharing_aux.dept", 2, "unknown key (did you mean 'depth'?)"),
