@@ -18,11 +18,10 @@ import os
 
 import torch
 
-from digitcmp import extras
+from digitcmp import registry
 from digitcmp.data import POOL_SIZES, split_sizes
 from digitcmp.engine import resolve_workers
 from digitcmp.errors import UserError
-from digitcmp.models import build
 
 MAX_STEPS = 10**8
 EVAL_BATCH = 1000  # digitcmp.train.evaluate's batch
@@ -63,7 +62,7 @@ def _counts(arch: str, hidden: int, options: dict) -> tuple[int, int]:
     torch.set_num_threads(1)  # tiny models: threads only contend
     try:
         with torch.random.fork_rng(devices=[]):
-            model = build(arch, hidden, **options).eval()
+            model = registry.build(arch, hidden, **options).eval()
         leaves = [m for m in model.modules() if not list(m.children())]
         for m in leaves:
             m.register_forward_hook(count)
@@ -101,7 +100,7 @@ def check_training(arch: str, points: list[dict], params: dict) -> None:
     at_once = max(1, min(resolve_workers(train["workers"]), len(points), train["repeats"]))
     have = machine_bytes()
     for point in points:
-        options = {k: v for k, v in point.items() if k in extras.OPTIONS.get(arch, {})}
+        options = {k: v for k, v in point.items() if k in registry.options(arch)}
         if 16 * point["hidden"] > have:  # its weights alone: no need to count further
             need = 16 * point["hidden"]
         else:

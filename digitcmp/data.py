@@ -24,6 +24,7 @@ import torch
 import torch.nn.functional as F
 
 from digitcmp import mnist
+from digitcmp.manifest import check_arrays, check_manifest, damaged
 from digitcmp.errors import UserError
 from digitcmp.files import read_json, write_bytes, write_json
 from digitcmp.seeds import rng
@@ -239,55 +240,6 @@ class Prepared:
                 make_pairs(self.pools.test_images, self.pools.test_labels, test_idx))
 
 
-def _damaged(directory: Path, what: str) -> UserError:
-    # `-f`: DVC skips a stage whose outputs' size and time it has seen, even if their bytes changed.
-    return UserError(f"{directory}: {what}; rerun `dvc repro -f prepare`")
-
-
-def _check_manifest(directory: Path, manifest) -> dict:
-    """The manifest's file entries, after checking its layout (a mapping of the arrays'
-    sha256, shape and dtype, and the params it was made from)."""
-    files = manifest.get("files") if isinstance(manifest, dict) else None
-    meta = manifest.get("params") if isinstance(manifest, dict) else None
-    if not isinstance(files, dict) or not isinstance(meta, dict):
-        raise _damaged(directory, "manifest.json lacks its 'files' and 'params' mappings")
-    for name in PREPARED_ARRAYS:
-        entry = files.get(name)
-        if not (isinstance(entry, dict) and isinstance(entry.get("sha256"), str) and isinstance(entry.get("dtype"), str)
-                and isinstance(entry.get("shape"), list)):
-            raise _damaged(directory, f"manifest.json has no valid entry for {name}.npy")
-    for key, ok in (("source", lambda v: v in SOURCES), ("n_pairs", _is_count), ("repeats", _is_count),
-                    ("seed", lambda v: _is_count(v) or v == 0)):
-        if not ok(meta.get(key)):
-            raise _damaged(directory, f"manifest.json has params.{key} {meta.get(key)!r}")
-    return files
-
-
-def _is_count(v) -> bool:
-    return isinstance(v, int) and not isinstance(v, bool) and v >= 1
-
-
-def _check_arrays(directory: Path, arrays: dict[str, np.ndarray], meta: dict) -> None:
-    """The arrays agree with each other and with the manifest's params."""
-    n, repeats = meta["n_pairs"], meta["repeats"]
-    for split in ("train", "test"):
-        images, labels = arrays[f"{split}_images"], arrays[f"{split}_labels"]
-        if images.dtype != np.float32 or images.shape[1:] != (14, 14) or labels.dtype != np.int64 \
-                or labels.shape != images.shape[:1]:
-            raise _damaged(directory, f"{split}_images.npy {list(images.shape)} {images.dtype} and "
-                                      f"{split}_labels.npy {list(labels.shape)} {labels.dtype} do not form a pool")
-        if len(labels) and not 0 <= labels.min() <= labels.max() <= 9:
-            raise _damaged(directory, f"{split}_labels.npy has labels outside 0 to 9")
-    draws = arrays["draws"]
-    if draws.dtype != np.int64 or draws.shape != (repeats + 1, 2, 2 * n):
-        raise _damaged(directory, f"draws.npy is {list(draws.shape)} {draws.dtype}, but manifest.json's params "
-                                  f"(n_pairs {n}, repeats {repeats}) need {[repeats + 1, 2, 2 * n]} int64")
-    for side, split in enumerate(("train", "test")):
-        idx = draws[:, side]
-        if idx.min() < 0 or idx.max() >= len(arrays[f"{split}_labels"]):
-            raise _damaged(directory, f"draws.npy indexes outside the {split} pool")
-
-
 def check_prepared_for(params: dict, directory: str | Path = "data/prepared") -> None:
     """The prepared data was made from these params (a stage run outside DVC may find older data)."""
     data = params["data"]
@@ -302,29 +254,29 @@ def load_prepared(directory: str | Path, expect: dict | None = None) -> Prepared
     directory = Path(directory)
     manifest_path = directory / "manifest.json"
     if not manifest_path.is_file():
-        raise _damaged(directory, "manifest.json is missing")
+        raise damaged(directory, "manifest.json is missing")
     try:
         manifest = read_json(manifest_path)
     except (ValueError, OSError):
-        raise _damaged(directory, "manifest.json is unreadable")
-    files = _check_manifest(directory, manifest)
+        raise damaged(directory, "manifest.json is unreadable")
+    files = check_manifest(directory, manifest, PREPARED_ARRAYS)
     arrays = {}
     for name in PREPARED_ARRAYS:
         path = directory / f"{name}.npy"
         if not path.is_file():
-            raise _damaged(directory, f"{path.name} is missing")
+            raise damaged(directory, f"{path.name} is missing")
         blob = path.read_bytes()
         if _sha256(blob) != files[name]["sha256"]:
-            raise _damaged(directory, f"{path.name} does not match its hash in manifest.json (truncated or edited?)")
+            raise damaged(directory, f"{path.name} does not match its hash in manifest.json (truncated or edited?)")
         try:
             array = np.load(io.BytesIO(blob), allow_pickle=False)
         except ValueError:
-            raise _damaged(directory, f"{path.name} is not a numpy array file")
+            raise damaged(directory, f"{path.name} is not a numpy array file")
         if list(array.shape) != files[name]["shape"] or str(array.dtype) != files[name]["dtype"]:
-            raise _damaged(directory, f"{path.name} has shape {list(array.shape)} {array.dtype}, "
+            raise damaged(directory, f"{path.name} has shape {list(array.shape)} {array.dtype}, "
                                       f"expected {files[name]['shape']} {files[name]['dtype']}")
         arrays[name] = array
-    _check_arrays(directory, arrays, manifest["params"])
+    check_arrays(directory, arrays, manifest["params"])
     for key, value in (expect or {}).items():
         if manifest["params"].get(key) != value:
             raise UserError(f"{directory} was prepared with {key}={manifest['params'].get(key)!r} but params say "

@@ -6,27 +6,29 @@ import pytest
 import torch
 import yaml
 
-from digitcmp import extras
 from digitcmp import params as P
+from digitcmp import registry
 from digitcmp.errors import UserError
+from digitcmp.extras import ACTIVATIONS
+from digitcmp.extras.probcmp_conv import log_p_leq
 from digitcmp.fast import fast_layout
-from digitcmp.models import ARCHITECTURES, build, has_aux
+from digitcmp.models import ARCHITECTURES
+from digitcmp.registry import EXTRAS, build
 from digitcmp.train import TrainSpec, train
 
 # every extra with each value of each of its options (one option varied at a time)
-CASES = [(name, {}) for name in extras.EXTRAS] + [
+CASES = [(name, {}) for name in EXTRAS] + [
     (name, {key: value})
-    for name, defaults in extras.OPTIONS.items()
-    for key, values in {"activation": list(extras.ACTIVATIONS), "dropout": [0.0, 0.5],
-                        "batchnorm": [False], "depth": [1, 2], "width": [4, 8]}.items() if key in defaults
+    for name in EXTRAS
+    for key, values in {"activation": list(ACTIVATIONS), "dropout": [0.0, 0.5],
+                        "batchnorm": [False], "depth": [1, 2], "width": [4, 8]}.items() if key in registry.options(name)
     for value in values
 ]
 
 
 def test_extras_are_apart_from_the_sixteen():
-    assert not set(extras.EXTRAS) & set(ARCHITECTURES)
-    assert set(extras.OPTIONS) == set(extras.EXTRAS)
-    assert all(has_aux(name) for name in extras.EXTRAS)
+    assert EXTRAS and not set(EXTRAS) & set(ARCHITECTURES)
+    assert all(registry.uses_lambda(name) for name in EXTRAS)
 
 
 @pytest.mark.parametrize("name,options", CASES, ids=lambda c: str(c))
@@ -49,21 +51,21 @@ def test_probability_comparator_matches_brute_force():
     p1, p2 = d1.softmax(1), d2.softmax(1)
     brute = torch.tensor([sum(p1[n, i] * p2[n, j] for i, j in itertools.product(range(10), repeat=2) if i <= j)
                           for n in range(5)])
-    logits = extras.log_p_leq(d1, d2)
+    logits = log_p_leq(d1, d2)
     assert torch.allclose(logits[:, 1].exp(), brute, atol=1e-6)
     assert torch.allclose(logits.exp().sum(1), torch.ones(5), atol=1e-6)  # already log-probabilities
     # confident digits: a clear 2 vs a clear 7 gives P(2 ≤ 7) ≈ 1 with finite logits both ways
     sure = torch.full((1, 10), -50.0)
     a, b = sure.clone(), sure.clone()
     a[0, 2], b[0, 7] = 50.0, 50.0
-    assert extras.log_p_leq(a, b).argmax(1).item() == 1 and extras.log_p_leq(b, a).argmax(1).item() == 0
-    assert torch.isfinite(extras.log_p_leq(a, b)).all()
+    assert log_p_leq(a, b).argmax(1).item() == 1 and log_p_leq(b, a).argmax(1).item() == 0
+    assert torch.isfinite(log_p_leq(a, b)).all()
 
 
 def test_probcmp_main_output_is_its_digit_heads_comparison():
     model = build("probcmp_conv", 16).eval()
     out = model(torch.randn(6, 2, 14, 14))
-    assert torch.allclose(out.main, extras.log_p_leq(out.digit1, out.digit2))
+    assert torch.allclose(out.main, log_p_leq(out.digit1, out.digit2))
 
 
 @pytest.mark.parametrize("options,named", [
@@ -81,7 +83,7 @@ def test_invalid_options_are_one_line_user_errors(options, named):
     message = str(err.value)
     assert "\n" not in message and named in message and "allowed" in message
     if "activation" in options:
-        assert all(a in message for a in extras.ACTIVATIONS)
+        assert all(a in message for a in ACTIVATIONS)
 
 
 def test_probcmp_width_sets_the_channels_and_the_fast_layout_keeps_the_numbers():
@@ -97,7 +99,7 @@ def test_probcmp_width_sets_the_channels_and_the_fast_layout_keeps_the_numbers()
 
 
 def test_study_architectures_take_no_options():
-    with pytest.raises(UserError, match="no options"):
+    with pytest.raises(UserError, match="unknown option 'dropout'; allowed: none"):
         build("conv2_sharing_aux", 16, dropout=0.5)
 
 
@@ -121,7 +123,7 @@ ROOT = Path(__file__).resolve().parents[1]
 def test_params_extras_grids_build():
     """Every grid point of params.yaml's extras: names an extra and valid options."""
     grids = P.load(ROOT / "params.yaml")["extras"]
-    assert set(grids) == set(extras.EXTRAS)
+    assert set(grids) == set(EXTRAS)
     for name, grid in grids.items():
         axes = {k: v for k, v in grid.items() if k not in ("lr", "hidden", "lambda")}
         for hidden in grid["hidden"]:
