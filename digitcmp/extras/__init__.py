@@ -29,7 +29,7 @@ def dropout(default: float = 0.0) -> Option:
                   "a number in [0, 1)")
 
 
-def int_up_to(default: int, high: int) -> Option:
+def positive_int(default: int, high: int = 1024) -> Option:
     """An integer option with an upper bound, so that no value makes a model too large to
     even price (digitcmp.bounds counts models of width 1 to 3 at the option's value)."""
     return Option(default, lambda v: isinstance(v, int) and not isinstance(v, bool) and 1 <= v <= high,

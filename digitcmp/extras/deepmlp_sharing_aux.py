@@ -5,7 +5,7 @@ Options `activation` and `dropout` as conv2x_sharing_aux's."""
 
 from torch import nn
 
-from digitcmp.extras import ACTIVATIONS, SeededDropout, SharedNet, activation, dropout, fc_head, int_up_to
+from digitcmp.extras import ACTIVATIONS, SeededDropout, SharedNet, activation, dropout, fc_head, positive_int
 from digitcmp.models import Entry
 
 
@@ -25,4 +25,4 @@ def build(hidden: int, activation: str, dropout: float, depth: int) -> SharedNet
 
 
 REGISTER = {"deepmlp_sharing_aux": Entry(build, family="deepmlp", options={
-    "activation": activation(), "dropout": dropout(), "depth": int_up_to(4, 64)})}
+    "activation": activation(), "dropout": dropout(), "depth": positive_int(4, high=64)})}

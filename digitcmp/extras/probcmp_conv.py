@@ -11,7 +11,7 @@ base channel count (width, width, 2·width, 2·width).
 import torch
 from torch import nn
 
-from digitcmp.extras import ACTIVATIONS, SeededDropout, SharedNet, activation, dropout, flag, int_up_to
+from digitcmp.extras import ACTIVATIONS, SeededDropout, SharedNet, activation, dropout, flag, positive_int
 from digitcmp.models import Entry
 
 
@@ -56,4 +56,4 @@ def build(hidden: int, activation: str, dropout: float, batchnorm: bool, width: 
 
 
 REGISTER = {"probcmp_conv": Entry(build, family="probcmp", options={
-    "activation": activation(), "dropout": dropout(), "batchnorm": flag(True), "width": int_up_to(16, 256)})}
+    "activation": activation(), "dropout": dropout(), "batchnorm": flag(True), "width": positive_int(16, high=256)})}
