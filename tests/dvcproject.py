@@ -12,7 +12,7 @@ ROOT = Path(__file__).resolve().parents[1]
 VENV_BIN = Path(sys.executable).parent
 # What a project copy needs: the pipeline, its code and DVC's config and plot templates.
 PROJECT_FILES = ("dvc.yaml", "stages", "digitcmp", "digitcmp_report", ".dvc/config", ".dvc/plots",
-                 ".dvc/plots_page.html", ".dvcignore", ".gitignore")
+                 ".dvc/plots_page.html", ".dvcignore", ".gitignore", "data/mnist/MNIST/raw/README.md")
 
 TINY = {
     "lr": [1.0e-3],

@@ -35,7 +35,7 @@ def test_repro_writes_every_output_and_a_second_repro_runs_nothing(base_run):
 
 def test_lambda_experiment_reruns_only_the_aux_models(repo):
     out = dvc(repo, "exp", "run", "-S", "lambda=0.75")
-    expected = {f"study@{a}" for a in AUX} | {"curve", "report"}
+    expected = {f"study@{a}" for a in AUX} | {"check", "curve", "report"}
     assert ran_stages(out.stdout) == expected
     for arch in AUX:
         grid = json.loads((repo / f"metrics/search/{arch}.json").read_text())["grid"]
@@ -60,19 +60,19 @@ def test_lambda_list_experiment(repo):
 def test_lr_is_a_dependency_of_the_sixteen_studies_only(repo):
     write_params(repo, {**TINY, "lr": [1.0e-2]})
     changed = set(json.loads(dvc(repo, "status", "--json").stdout))
-    assert changed == {f"study@{a}" for a in ARCHITECTURES}
+    assert changed == {f"study@{a}" for a in ARCHITECTURES} | {"check"}
 
 
 def test_precision_is_a_dependency_of_every_training_stage(repo):
     write_params(repo, {**TINY, "train": {**TINY["train"], "precision": "bf16"}})
     changed = set(json.loads(dvc(repo, "status", "--json").stdout))
     extras = {f"extra@{a}" for a in TINY["extras"]}
-    assert changed == {f"study@{a}" for a in ARCHITECTURES} | extras | {"curve"}
+    assert changed == {f"study@{a}" for a in ARCHITECTURES} | extras | {"check", "curve"}
 
 
 def test_fresh_clone_regenerates_data_byte_identically_and_skips_training(repo):
     before = digest(repo / "data")
-    shutil.rmtree(repo / "data")
+    shutil.rmtree(repo / "data" / "prepared")  # data/mnist/MNIST/raw/README.md is in git
     shutil.rmtree(repo / ".dvc" / "cache")
     shutil.rmtree(repo / ".cache", ignore_errors=True)
     out = dvc(repo, "repro")

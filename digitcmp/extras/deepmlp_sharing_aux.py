@@ -25,4 +25,4 @@ def build(hidden: int, activation: str, dropout: float, depth: int) -> SharedNet
 
 
 REGISTER = {"deepmlp_sharing_aux": Entry(build, family="deepmlp", options={
-    "activation": activation(), "dropout": dropout(), "depth": positive_int(4)})}
+    "activation": activation(), "dropout": dropout(), "depth": positive_int(4, high=64)})}
