@@ -19,7 +19,7 @@ from typing import Any
 from ruamel.yaml import YAML
 from ruamel.yaml.error import YAMLError
 
-from digitcmp import extras
+from digitcmp import augment, extras
 from digitcmp.data import SOURCES, check_n_pairs
 from digitcmp.engine import BACKENDS
 from digitcmp.errors import UserError
@@ -81,6 +81,7 @@ SCHEMA: dict[str, Any] = {
                         default="auto"),
         "backend": Rule(one_of(*BACKENDS), ", ".join(BACKENDS), default="fork"),
         "precision": Rule(one_of(*PRECISIONS), ", ".join(PRECISIONS), default="auto"),
+        "standardise": Rule(lambda v: isinstance(v, bool), "true or false", default=True),
         "device": Rule(lambda v: isinstance(v, str) and (v == "cpu" or v.startswith("cuda")),
                        "'cpu' or 'cuda' (or 'cuda:N')", default="cpu"),
     },
@@ -128,8 +129,8 @@ def _validate(raw: Any, schema: dict[str, Any], prefix: str = "") -> dict[str, A
 
 def _validate_extras(raw: Any) -> dict[str, dict[str, list]]:
     """`extras:` maps each extra architecture to its grid: the axes lr, hidden, lambda
-    (rules as above) and any of its options (digitcmp.extras.OPTIONS), each a list or
-    a single value."""
+    (rules as above), any of its options (digitcmp.extras.OPTIONS) and of the training
+    augmentation's (digitcmp.augment.OPTIONS), each a list or a single value."""
     if raw is None:
         return {}
     if not isinstance(raw, dict):
@@ -141,7 +142,7 @@ def _validate_extras(raw: Any) -> dict[str, dict[str, list]]:
         prefix = f"extras.{name}."
         if not isinstance(axes, dict):
             raise UserError(f"{prefix.rstrip('.')}: {axes!r} is not allowed; allowed: a mapping of grid axes")
-        known = ["lr", "hidden", "lambda", *extras.OPTIONS[name]]
+        known = ["lr", "hidden", "lambda", *extras.OPTIONS[name], *augment.OPTIONS]
         for key in axes:
             if key not in known:
                 raise _unknown(prefix + str(key), [prefix + k for k in known])
@@ -150,11 +151,12 @@ def _validate_extras(raw: Any) -> dict[str, dict[str, list]]:
             if key not in axes:
                 raise UserError(f"{prefix}{key}: missing; allowed: {SCHEMA[key].allowed}, or a list of them")
             grid[key] = _check(prefix + key, axes[key], SCHEMA[key])
-        for key in extras.OPTIONS[name]:
+        for key in [*extras.OPTIONS[name], *augment.OPTIONS]:
             if key in axes:
                 values = axes[key] if isinstance(axes[key], list) and axes[key] else [axes[key]]
+                rules = augment if key in augment.OPTIONS else extras
                 for value in values:
-                    if (what := extras.disallowed(key, value)) is not None:
+                    if (what := rules.disallowed(key, value)) is not None:
                         raise UserError(f"{prefix}{key}: {value!r} is not allowed; allowed: {what}")
                 grid[key] = values
         out[name] = grid
