@@ -7,9 +7,15 @@ inputs (`train.standardise=false`: the study mentions no normalising) in fp32
 (`train.precision=fp32`), on the default data of `data/prepared` (`dvc repro prepare`),
 → experiments/study_conditions.json, which the report reads (the "Why ours differ from
 the study's" section). Each KEY=VALUE (a YAML value) replaces one of params.yaml's
-keys; the data keys and train.repeats must be those data/prepared was made with.
-Trainings go through the training cache: from scratch this is a full study (~20 min
-on 2 cores), a rerun costs only what changed.
+keys; where the data keys or train.repeats differ from data/prepared's, the data are
+prepared into data/conditions/ first. So, where full MNIST is at hand,
+
+    python -m scripts.conditions data.source=mnist data.download=true \
+        train.standardise=false train.precision=fp32 --out experiments/study_conditions_mnist.json
+
+measures the study's conditions with its pools too. Trainings go through the training
+cache: from scratch this is a full study (~20 min on 2 cores), a rerun costs only what
+changed.
 
 Why a script and not a DVC stage or `dvc exp run`: a stage would add the sixteen's
 grid searches and retrainings (the whole study's cost) to every default `dvc repro`;
@@ -24,7 +30,7 @@ import sys
 from ruamel.yaml import YAML
 
 from digitcmp import params as P
-from digitcmp.data import load_prepared
+from digitcmp.data import load_prepared, prepare_arrays, save_prepared
 from digitcmp.engine import code_fingerprint
 from digitcmp.errors import UserError
 from digitcmp.files import write_json
@@ -35,6 +41,7 @@ from digitcmp.stage import run_stage
 STUDY_CONDITIONS = ("train.standardise=false", "train.precision=fp32")
 OUT = "experiments/study_conditions.json"
 DATA = "data/prepared"
+OTHER_DATA = "data/conditions"
 
 
 def override(raw: dict, setting: str) -> tuple[str, object]:
@@ -51,6 +58,23 @@ def override(raw: dict, setting: str) -> tuple[str, object]:
     return key, value
 
 
+def prepared_dir(params: dict) -> str:
+    """data/prepared if it holds the draws `params` say, else a directory of
+    data/conditions/ that does (prepared here when missing or stale)."""
+    data, repeats = params["data"], params["train"]["repeats"]
+    expect = {"source": data["source"], "seed": data["seed"], "n_pairs": data["n_pairs"], "repeats": repeats}
+    name = f"{data['source']}-seed{data['seed']}-n{data['n_pairs']}-repeats{repeats}"
+    for directory in (DATA, f"{OTHER_DATA}/{name}"):
+        try:
+            load_prepared(directory, expect)
+            return directory
+        except UserError:
+            pass
+    arrays = prepare_arrays(data["source"], data["seed"], data["n_pairs"], repeats, data["root"], data["download"])
+    save_prepared(directory, arrays, expect)
+    return directory
+
+
 def main(argv: list[str]) -> None:
     parser = argparse.ArgumentParser(prog="python -m scripts.conditions", description=__doc__.split("\n")[0])
     parser.add_argument("overrides", nargs="*", help="KEY=VALUE (default: %(default)s)",
@@ -61,14 +85,12 @@ def main(argv: list[str]) -> None:
     changed = dict(override(raw, s) for s in args.overrides)
     params = P.validate(raw)
     data = params["data"]
-    expect = {"source": data["source"], "seed": data["seed"], "n_pairs": data["n_pairs"],
-              "repeats": params["train"]["repeats"]}
-    load_prepared(DATA, expect)  # the draws the overrides' params say, or one clear line
+    where = prepared_dir(params)
     runs, best = {}, {}
     for arch in ARCHITECTURES:
-        found = search(arch, params, DATA)
+        found = search(arch, params, where)
         best[arch] = found["best"]
-        runs[arch] = retrain(arch, found["best"], params, DATA)
+        runs[arch] = retrain(arch, found["best"], params, where)
     write_json(args.out, {
         "command": " ".join(["python -m scripts.conditions", *args.overrides]),
         "overrides": changed, "data": data,

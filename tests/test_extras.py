@@ -129,7 +129,10 @@ def test_params_extras_grids_build():
                 build(name, hidden, **dict(zip(axes, values)))
 
 
-def test_dense_profile_has_the_three_axes():
+def test_dense_profile_has_the_three_axes_and_keeps_the_study_grid():
+    """Denser, never narrower: every value of the study's grid stays, so no value is dropped on any result."""
     dense = yaml.safe_load((ROOT / "params_dense.yaml").read_text())
+    study = yaml.safe_load((ROOT / "params.yaml").read_text())
     assert set(dense) == {"lr", "hidden", "lambda"}
     assert all(isinstance(v, list) and len(v) >= 5 for v in dense.values())
+    assert all(set(study[axis]) <= set(dense[axis]) for axis in dense)
