@@ -24,31 +24,28 @@ from collections.abc import Mapping
 import torch
 import torch.nn.functional as F
 
-# option → (default: off, is a value allowed?, what is allowed)
-OPTIONS = {
-    "swap": (False, lambda v: isinstance(v, bool), "true or false"),
-    "rotate": (0.0, lambda v: _number(v) and 0 <= v <= 45, "a number of degrees from 0 to 45"),
-    "shift": (0.0, lambda v: _number(v) and 0 <= v <= 4, "a number of pixels from 0 to 4"),
-    "scale": (0.0, lambda v: _number(v) and 0 <= v <= 0.5, "a fraction from 0 to 0.5"),
-    "elastic": (0.0, lambda v: _number(v) and 0 <= v <= 2, "a number of pixels from 0 to 2"),
-}
-SIGMA = 1.5  # px: the elastic field's smoothness
-_TAPS = 3  # the Gaussian filter's half-width in pixels (7 taps)
+from digitcmp.models import Option
 
 
 def _number(v) -> bool:
     return isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v)
 
 
-def disallowed(key: str, value) -> str | None:
-    """What augmentation option `key` allows, if `value` is not allowed; None if it is."""
-    _, ok, allowed = OPTIONS[key]
-    return None if ok(value) else allowed
+# Each defaults to off. Grid keys of any extra (`extras.<name>.<option>` in params.yaml).
+OPTIONS = {
+    "swap": Option(False, lambda v: isinstance(v, bool), "true, false"),
+    "rotate": Option(0.0, lambda v: _number(v) and 0 <= v <= 45, "a number of degrees from 0 to 45"),
+    "shift": Option(0.0, lambda v: _number(v) and 0 <= v <= 4, "a number of pixels from 0 to 4"),
+    "scale": Option(0.0, lambda v: _number(v) and 0 <= v <= 0.5, "a fraction from 0 to 0.5"),
+    "elastic": Option(0.0, lambda v: _number(v) and 0 <= v <= 2, "a number of pixels from 0 to 2"),
+}
+SIGMA = 1.5  # px: the elastic field's smoothness
+_TAPS = 3  # the Gaussian filter's half-width in pixels (7 taps)
 
 
 def active(settings: Mapping) -> bool:
     """Whether any transform is on."""
-    return any(settings.get(key, default) for key, (default, _, _) in OPTIONS.items())
+    return any(settings.get(key, option.default) for key, option in OPTIONS.items())
 
 
 def _gaussian() -> torch.Tensor:
@@ -89,7 +86,7 @@ def augment(x: torch.Tensor, classes: torch.Tensor, gen: torch.Generator, backgr
             settings: Mapping) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
     """(input, target, classes) of an augmented minibatch of N pairs: `x` N×2×H×W,
     `classes` N×2; `settings` maps options of OPTIONS to values (missing ones: off)."""
-    opts = {key: settings.get(key, default) for key, (default, _, _) in OPTIONS.items()}
+    opts = {key: settings.get(key, option.default) for key, option in OPTIONS.items()}
     if opts["swap"]:
         flip = (torch.rand(len(x), generator=gen) < 0.5).to(x.device)
         x = torch.where(flip[:, None, None, None], x.flip(1), x)

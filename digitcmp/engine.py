@@ -37,7 +37,8 @@ from digitcmp.files import dumps_json, read_json, write_json
 from digitcmp.train import TrainSpec, train
 
 # The modules whose source decides a training's numbers (part of every cache key).
-TRAINING_CODE = ("augment.py", "data.py", "extras.py", "fast.py", "models.py", "seeds.py", "train.py")
+TRAINING_CODE = ("augment.py", "data.py", "extras", "fast.py", "models.py", "precision.py", "registry.py", "seeds.py",
+                 "train.py")
 DEFAULT_CACHE = Path(".cache") / "trainings"
 
 
@@ -57,9 +58,6 @@ def cache_dir() -> Path | None:
     return None if value == "off" else Path(value)
 
 
-BACKENDS = ("fork", "spawn", "dask")
-
-
 def resolve_workers(workers: int | str) -> int:
     return len(os.sched_getaffinity(0)) if workers == "auto" else int(workers)
 
@@ -68,8 +66,9 @@ def resolve_workers(workers: int | str) -> int:
 def code_fingerprint() -> str:
     here = Path(__file__).parent
     h = hashlib.sha256(torch.__version__.encode())
-    for name in TRAINING_CODE:
-        h.update((here / name).read_bytes())
+    for name in TRAINING_CODE:  # a directory: its modules, in name order
+        for path in sorted((here / name).rglob("*.py")) if (here / name).is_dir() else [here / name]:
+            h.update(path.read_bytes())
     return h.hexdigest()
 
 

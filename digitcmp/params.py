@@ -19,11 +19,12 @@ from typing import Any
 from ruamel.yaml import YAML
 from ruamel.yaml.error import YAMLError
 
-from digitcmp import augment, extras
+from digitcmp import augment, registry
 from digitcmp.data import SOURCES, check_n_pairs
-from digitcmp.engine import BACKENDS
 from digitcmp.errors import UserError
-from digitcmp.train import PRECISIONS
+from digitcmp.precision import PRECISIONS
+
+BACKENDS = ("fork", "spawn", "dask")  # how digitcmp.engine starts its workers
 
 
 @dataclass(frozen=True)
@@ -129,35 +130,37 @@ def _validate(raw: Any, schema: dict[str, Any], prefix: str = "") -> dict[str, A
 
 def _validate_extras(raw: Any) -> dict[str, dict[str, list]]:
     """`extras:` maps each extra architecture to its grid: the axes lr, hidden, lambda
-    (rules as above), any of its options (digitcmp.extras.OPTIONS) and of the training
-    augmentation's (digitcmp.augment.OPTIONS), each a list or a single value."""
+    (rules as above; lambda only where it applies), any of its options
+    (digitcmp.registry.options) and of the training pairs' augmentation
+    (digitcmp.augment.OPTIONS), each a list or a single value."""
     if raw is None:
         return {}
     if not isinstance(raw, dict):
         raise UserError(f"extras: {raw!r} is not allowed; allowed: a mapping of extra architectures")
     out = {}
     for name, axes in raw.items():
-        if name not in extras.EXTRAS:
-            raise _unknown(f"extras.{name}", [f"extras.{n}" for n in extras.EXTRAS])
+        if name not in registry.EXTRAS:
+            raise _unknown(f"extras.{name}", [f"extras.{n}" for n in registry.EXTRAS])
         prefix = f"extras.{name}."
         if not isinstance(axes, dict):
             raise UserError(f"{prefix.rstrip('.')}: {axes!r} is not allowed; allowed: a mapping of grid axes")
-        known = ["lr", "hidden", "lambda", *extras.OPTIONS[name], *augment.OPTIONS]
+        grid_axes = ("lr", "hidden", "lambda") if registry.uses_lambda(name) else ("lr", "hidden")
+        options = {**registry.options(name), **augment.OPTIONS}
+        known = [*grid_axes, *options]
         for key in axes:
             if key not in known:
                 raise _unknown(prefix + str(key), [prefix + k for k in known])
         grid = {}
-        for key in ("lr", "hidden", "lambda"):
+        for key in grid_axes:
             if key not in axes:
                 raise UserError(f"{prefix}{key}: missing; allowed: {SCHEMA[key].allowed}, or a list of them")
             grid[key] = _check(prefix + key, axes[key], SCHEMA[key])
-        for key in [*extras.OPTIONS[name], *augment.OPTIONS]:
+        for key, option in options.items():
             if key in axes:
                 values = axes[key] if isinstance(axes[key], list) and axes[key] else [axes[key]]
-                rules = augment if key in augment.OPTIONS else extras
                 for value in values:
-                    if (what := rules.disallowed(key, value)) is not None:
-                        raise UserError(f"{prefix}{key}: {value!r} is not allowed; allowed: {what}")
+                    if not option.check(value):
+                        raise UserError(f"{prefix}{key}: {value!r} is not allowed; allowed: {option.allowed}")
                 grid[key] = values
         out[name] = grid
     return out
@@ -189,5 +192,5 @@ def load(path: str | Path = "params.yaml") -> dict[str, Any]:
 
 def require_extra(arch: str, params: dict) -> None:
     """An extra architecture can only be trained with its grid in `extras:`."""
-    if arch in extras.EXTRAS and arch not in params["extras"]:
+    if arch in registry.EXTRAS and arch not in params["extras"]:
         raise UserError(f"extras.{arch}: missing; allowed: a mapping of its grid axes (see params.yaml)")

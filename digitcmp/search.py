@@ -15,27 +15,24 @@ import statistics
 from pathlib import Path
 from typing import Any
 
-from digitcmp import augment, extras
+from digitcmp import augment, registry
 from digitcmp.engine import Task, run_trainings
-from digitcmp.models import has_aux
+from digitcmp.precision import resolve_precision
 from digitcmp.seeds import derive_seed
-from digitcmp.train import TrainSpec, resolve_precision
+from digitcmp.train import TrainSpec
 
 
 def grid_points(arch: str, params: dict) -> list[dict[str, Any]]:
-    """Every point of `arch`'s grid: lr, hidden, lambda (None for models without aux
-    loss) and, for an extra architecture, its option axes from `extras.<arch>`."""
-    if arch in params["extras"]:
-        axes = params["extras"][arch]
-    else:
-        axes = {"lr": params["lr"], "hidden": params["hidden"],
-                "lambda": params["lambda"] if has_aux(arch) else [None]}
+    """Every point of `arch`'s grid: lr, hidden, lambda (None where λ does not apply) and,
+    for an extra architecture, its option axes from `extras.<arch>`."""
+    axes = params["extras"].get(arch) or {"lr": params["lr"], "hidden": params["hidden"], "lambda": params["lambda"]}
+    axes = {**axes, "lambda": axes["lambda"] if registry.uses_lambda(arch) else [None]}
     return [dict(zip(axes, values)) for values in itertools.product(*axes.values())]
 
 
 def options(arch: str, point: dict) -> dict:
     """The architecture options set in a grid point (extra architectures only)."""
-    return {k: point[k] for k in extras.OPTIONS.get(arch, {}) if k in point}
+    return {k: point[k] for k in registry.options(arch) if k in point}
 
 
 def augmentation(point: dict) -> dict:
@@ -93,7 +90,7 @@ def retrain(arch: str, best: dict, params: dict, data_dir: str | Path = "data/pr
            "test_acc": test_acc, "train_acc": [r["acc"]["train"] for r in results],
            "n_diverged": sum(r["diverged"] for r in results),
            "mean": statistics.fmean(test_acc), "std": statistics.stdev(test_acc)}
-    if has_aux(arch):
+    if registry.uses_lambda(arch):
         out["digit_acc"] = [r["digit_acc"]["test"] for r in results]
     return out
 

@@ -1,10 +1,13 @@
-"""What every stage script shares: user errors as one line, interrupts as a hint."""
+"""What every stage script shares: user errors as one line, interrupts as a hint, and where
+the per-architecture results live."""
 
 import os
 import sys
 from collections.abc import Callable
+from pathlib import Path
 
 from digitcmp.errors import UserError
+from digitcmp.registry import STUDY
 
 
 def run_stage(main: Callable[[list[str]], None]) -> None:
@@ -33,3 +36,10 @@ def one_arch(argv: list[str], allowed: tuple[str, ...]) -> str:
         got = " ".join(argv) or "nothing"
         raise UserError(f"architecture: {got!r} is not allowed; allowed: one of {', '.join(allowed)}")
     return argv[0]
+
+
+def results_path(kind: str, arch: str) -> Path:
+    """`kind` ("search" or "runs") of `arch`'s study stage: metrics/<kind>/<arch>.json for the
+    study's sixteen, metrics/extras/<kind>/<arch>.json for the others (a folder of their own,
+    so that an extra's results are no dependency of the curve stage)."""
+    return Path("metrics" if arch in STUDY else "metrics/extras") / kind / f"{arch}.json"

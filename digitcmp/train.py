@@ -21,12 +21,7 @@ channels-last convs with max-pooling before ReLU, and fused Adam. Its results ar
 fp32-close to the plain loop's (`fast=False`, the study's loop as written), not
 bitwise equal; each path on its own is bit-deterministic.
 
-Precision (`spec.precision`): "fp32", or "bf16": the forward pass of training under
-torch.autocast, so convolutions and matrix products run in bfloat16 while weights,
-optimizer state, loss and scoring stay fp32 (mixed precision). `resolve_precision`
-turns the `train.precision` param into one of the two; "auto" picks bf16 only where it
-is faster: ConvNets, on a CPU with native bf16 (1.1-1.6x per training measured here;
-shallow and MLP models get slower, emulated bf16 is 10x slower).
+Precision (`spec.precision`): "fp32" or "bf16", see digitcmp.precision.
 
 Divergence: if a batch's loss is NaN or infinite, training stops before that step,
 the run is marked `diverged`, and the accuracy of the last finite weights is reported.
@@ -39,8 +34,9 @@ import torch
 import torch.nn.functional as F
 
 from digitcmp import augment
-from digitcmp.fast import FusedAdam, fast_layout, native_bf16, tune_allocator
-from digitcmp.models import build, has_aux, is_convnet
+from digitcmp.fast import FusedAdam, fast_layout, tune_allocator
+from digitcmp.precision import autocast
+from digitcmp.registry import build
 from digitcmp.seeds import derive_seed
 
 PairSet = tuple[torch.Tensor, torch.Tensor, torch.Tensor]  # input, target, classes
@@ -57,10 +53,10 @@ class TrainSpec:
     epochs: int
     batch_size: int
     seed: int
-    # Options of an extra architecture (digitcmp.extras), as sorted (key, value)
+    # Options of an extra architecture (digitcmp.registry.options), as sorted (key, value)
     # pairs so the spec stays hashable; the study's sixteen take none.
     options: tuple[tuple[str, object], ...] = ()
-    precision: str = "fp32"  # "fp32" or "bf16" (see the module's docstring)
+    precision: str = "fp32"  # "fp32" or "bf16" (digitcmp.precision)
     standardise: bool = True  # inputs standardised by the training set's mean and std
     # Augmentation of training minibatches (digitcmp.augment.OPTIONS), sorted (key, value)
     # pairs; empty: none (the study's sixteen).
@@ -95,7 +91,8 @@ def evaluate(model: torch.nn.Module, data: PairSet, batch_size: int = 1000) -> t
 
 
 def loss_fn(out, target: torch.Tensor, classes: torch.Tensor, lam: float) -> torch.Tensor:
-    """In fp32 whatever the logits' dtype (bf16 logits under autocast)."""
+    """In fp32 whatever the logits' dtype (bf16 logits under autocast). The aux terms
+    exist where the model has digit heads (what `registry.uses_lambda` reads off it)."""
     loss = F.cross_entropy(out.main.float(), target)
     if out.digit1 is not None and lam:
         loss = loss + lam * (F.cross_entropy(out.digit1.float(), classes[:, 0])
@@ -103,22 +100,10 @@ def loss_fn(out, target: torch.Tensor, classes: torch.Tensor, lam: float) -> tor
     return loss
 
 
-PRECISIONS = ("auto", "fp32", "bf16")
-
-
-def resolve_precision(setting: str, arch: str, device: str = "cpu", native: bool | None = None) -> str:
-    """The `train.precision` param for one architecture: "fp32" or "bf16" ("auto": bf16
-    for ConvNets on a CPU with native bf16; `native` defaults to this machine's)."""
-    if setting != "auto":
-        return setting
-    native = native_bf16() if native is None else native
-    return "bf16" if device == "cpu" and native and is_convnet(arch) else "fp32"
-
-
 def init_model(spec: TrainSpec) -> torch.nn.Module:
     """The model of `spec` with initial weights drawn from `spec.seed` alone."""
     with torch.random.fork_rng(devices=[]):
-        torch.manual_seed(derive_seed(spec.seed, "init") % 2**63)
+        torch.manual_seed(derive_seed(spec.seed, "init"))
         return build(spec.arch, spec.hidden, **dict(spec.options))
 
 
@@ -145,21 +130,19 @@ def train(spec: TrainSpec, train_set: PairSet, eval_sets: dict[str, PairSet] | N
     move = lambda s: tuple(t.to(device) for t in s)  # noqa: E731
     train_set, eval_sets = move(train_set), {k: move(v) for k, v in eval_sets.items()}
     model = init_model(spec).to(device)
-    lam = spec.lam if has_aux(spec.arch) else 0.0
     if fast:
         tune_allocator()
         optimizer = FusedAdam(fast_layout(model).parameters(), lr=spec.lr)
     else:
         optimizer = torch.optim.Adam(model.parameters(), lr=spec.lr)
-    batches = torch.Generator().manual_seed(derive_seed(spec.seed, "batches") % 2**63)
+    batches = torch.Generator().manual_seed(derive_seed(spec.seed, "batches"))
     augmenting = augment.active(dict(spec.augment))
-    warps = torch.Generator().manual_seed(derive_seed(spec.seed, "augment") % 2**63)
+    warps = torch.Generator().manual_seed(derive_seed(spec.seed, "augment"))
     x, target, classes = train_set
     n = len(x)
 
     scored = {"train": train_set, **eval_sets}
-    low_precision = torch.autocast(torch.device(device).type, dtype=torch.bfloat16,
-                                   enabled=spec.precision == "bf16")
+    low_precision = autocast(spec.precision, device)
 
     def score(epoch: int) -> dict[str, float]:
         row = {"epoch": epoch}
@@ -178,7 +161,7 @@ def train(spec: TrainSpec, train_set: PairSet, eval_sets: dict[str, PairSet] | N
                 xb, tb, cb = augment.augment(xb, cb, warps, background, dict(spec.augment))
             with low_precision:
                 out = model(xb)
-            loss = loss_fn(out, tb, cb, lam)
+            loss = loss_fn(out, tb, cb, spec.lam)
             if not math.isfinite(loss.item()):
                 diverged = True
                 break

@@ -14,18 +14,17 @@ import subprocess
 import sys
 from pathlib import Path
 
-
 from digitcmp.errors import UserError
-from digitcmp.extras import EXTRAS
-from digitcmp.models import ARCHITECTURES
-from digitcmp_report import paired_change, paired_change_text
+from digitcmp.registry import NAMES
+from digitcmp.stage import results_path
+from digitcmp_report.stats import paired_change, paired_change_text
 
 
 def runs_at(revision: str | None) -> dict[str, dict]:
-    """metrics/runs/<arch>.json at a git revision (None: the workspace), those that exist."""
+    """Each architecture's runs JSON at a git revision (None: the workspace), those that exist."""
     runs = {}
-    for arch in ARCHITECTURES + EXTRAS:
-        path = f"metrics/runs/{arch}.json"
+    for arch in NAMES:
+        path = results_path("runs", arch).as_posix()
         if revision is None:
             if Path(path).is_file():
                 runs[arch] = json.loads(Path(path).read_text())
@@ -43,7 +42,7 @@ def main(argv: list[str]) -> None:
         raise UserError("usage: compare_runs.py BASELINE [CANDIDATE]; allowed: one or two git revisions")
     before, after = runs_at(argv[0]), runs_at(argv[1] if len(argv) == 2 else None)
     table = paired_change(before, after)
-    if table.empty:
+    if not table:
         raise UserError(f"no architecture has metrics/runs in both {argv[0]} and the candidate")
     print(paired_change_text(table))
 

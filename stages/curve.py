@@ -6,17 +6,17 @@ train.device. Reads metrics/runs/*.json and the winner's metrics/search JSON.
 """
 
 from digitcmp import params as P
-from digitcmp.stage import run_stage
 from digitcmp.files import csv_text, read_json, write_json, write_text
 from digitcmp.models import ARCHITECTURES
 from digitcmp.search import best_architecture, curve
+from digitcmp.stage import results_path, run_stage
 
 
 def main(argv: list[str]) -> None:
     params = P.load()
-    runs = {arch: read_json(f"metrics/runs/{arch}.json") for arch in ARCHITECTURES}
+    runs = {arch: read_json(results_path("runs", arch)) for arch in ARCHITECTURES}
     arch = best_architecture(runs)
-    best = read_json(f"metrics/search/{arch}.json")["best"]
+    best = read_json(results_path("search", arch))["best"]
     history = curve(arch, best, params)
     columns = ["epoch", "train_acc", "val_acc"]
     write_text("plots/curve.csv", csv_text(columns, [[row[c] for c in columns] for row in history]))

@@ -1,32 +1,32 @@
 """Stages `study@<arch>` and `extra@<extra>`: one architecture under the study's protocol
 (§3.2): its grid on draw 0's fit/validation split → metrics/search/<arch>.json, then the
-winner `train.repeats` times, each on a fresh draw → metrics/runs/<arch>.json.
+winner `train.repeats` times, each on a fresh draw → metrics/runs/<arch>.json (an extra's
+under metrics/extras/, see `digitcmp.stage.results_path`).
 
 Both steps are one stage: a stage's start (Python and torch, DVC's lock bookkeeping)
 costs ~2.5 s, and with every training cached a rerun of the search is cheap.
 
 Reads params: `study@`: lr, hidden, lambda (the _aux architectures only); `extra@`:
-extras.<extra> (digitcmp/extras.py); both: data.seed, train.epochs, train.batch_size,
+extras.<extra> (digitcmp/extras/); both: data.seed, train.epochs, train.batch_size,
 train.val_fraction, train.repeats, train.device, train.precision (and train.workers,
 train.backend, which change speed but never results, so they are not dependencies).
 """
 
 from digitcmp import params as P
-from digitcmp.stage import one_arch, run_stage
-from digitcmp.extras import EXTRAS
 from digitcmp.files import write_json
-from digitcmp.models import ARCHITECTURES
+from digitcmp.registry import NAMES
 from digitcmp.search import retrain, search
+from digitcmp.stage import one_arch, results_path, run_stage
 
 
 def main(argv: list[str]) -> None:
-    arch = one_arch(argv, ARCHITECTURES + EXTRAS)
+    arch = one_arch(argv, NAMES)
     params = P.load()
     P.require_extra(arch, params)
     found = search(arch, params)
     runs = retrain(arch, found["best"], params)
-    write_json(f"metrics/search/{arch}.json", found)  # both at the end: an interrupted stage
-    write_json(f"metrics/runs/{arch}.json", runs)  # leaves the previous pair as it was
+    write_json(results_path("search", arch), found)  # both at the end: an interrupted stage
+    write_json(results_path("runs", arch), runs)  # leaves the previous pair as it was
 
 
 if __name__ == "__main__":
