@@ -18,6 +18,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from digitcmp import registry
 from digitcmp.files import csv_text
 from digitcmp.models import ARCHITECTURES, FAMILIES
 from digitcmp_report.labels import label
@@ -39,8 +40,8 @@ def study_table2() -> pd.DataFrame:
 
 
 # The keys every metrics/runs JSON has; any other key is an extra architecture's option.
-RUN_KEYS = ("arch", "lr", "hidden", "lambda", "precision", "test_acc", "train_acc", "digit_acc", "n_diverged",
-            "mean", "std")
+RUN_KEYS = ("arch", "lr", "hidden", "lambda", "precision", "standardise", "test_acc", "train_acc", "digit_acc",
+            "n_diverged", "mean", "std")
 
 
 def table2(runs: Mapping[str, dict], searches: Mapping[str, dict],
@@ -69,10 +70,17 @@ def table2(runs: Mapping[str, dict], searches: Mapping[str, dict],
             "grid_points": len(search["grid"]),
             "grid_diverged": search["n_diverged"],
             "options": ", ".join(f"{k}={run[k]}" for k in run if k not in RUN_KEYS),
+            "parameters": parameter_count(arch, run),
         })
     frame = pd.DataFrame(rows).set_index("arch")
     frame["diff"] = frame["mean"] - frame["study_mean"]
     return frame
+
+
+def parameter_count(arch: str, run: Mapping[str, Any]) -> int:
+    """Weights of `arch` as its runs were trained (their hidden and architecture options)."""
+    model = registry.build(arch, int(run["hidden"]), **{k: run[k] for k in registry.options(arch) if k in run})
+    return sum(p.numel() for p in model.parameters())
 
 
 def best_arch(table: pd.DataFrame) -> str:
@@ -104,6 +112,7 @@ QUESTIONS = (
     ("depth_conv", "depth with convolution", "conv2_sharing_aux", "conv1_sharing_aux"),
     ("comparator", "reading the digit distributions", "probcmp_conv", "conv2_sharing_aux"),
     ("options", "§5 options (activation, dropout)", "conv2x_sharing_aux", "conv2_sharing_aux"),
+    ("augmentation", "label-preserving augmentation", "probcmp_augment", "probcmp_conv"),
 )
 
 
@@ -128,7 +137,7 @@ def _num(value: Any) -> Any:
     return value if math.isfinite(value) else None
 
 
-INT_COLUMNS = ("n_runs", "n_diverged", "hidden", "grid_points", "grid_diverged")
+INT_COLUMNS = ("n_runs", "n_diverged", "hidden", "grid_points", "grid_diverged", "parameters")
 
 
 def value(row: pd.Series, key: str) -> Any:
