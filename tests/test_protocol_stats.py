@@ -128,3 +128,17 @@ def test_paired_change_pairs_run_k_of_one_pipeline_run_with_run_k_of_the_other()
     assert lines[1].split() == ["x", "0.8100", "0.8233", "+0.0133", f"[{x['ci_low']:+.4f},", f"{x['ci_high']:+.4f}]",
                                 f"{x['p']:.3f}", "same"]
     assert lines[2].split()[-1] == "changed" and lines[3].split()[:2] == ["all", f"{rows['all']['diff']:+.4f}"]
+
+
+def test_results_md_says_what_overlapping_draws_do_to_the_std():
+    from digitcmp_report.markdown import Protocol, data_markdown
+
+    base = dict(source="mnist5k", n_pairs=1000, seed=0, epochs=25, batch_size=100, val_fraction=0.3, repeats=30,
+                lr=[1e-3], hidden=[100], lam=[0.5])
+    assert data_markdown(Protocol(**base)) == ""  # not measured: nothing said
+    text = data_markdown(Protocol(**base, test_overlap=0.79987, test_pool=2500))
+    assert "2,000 of the same 2,500 test-pool images" in text and "share 80.0% of their images" in text
+    assert "80% expected" in text and "about 20%" in text and "not directly comparable with it" in text
+    assert "√(1 − 0.80) ≈ 45%" in text and "means are fair estimates" in text
+    full = data_markdown(Protocol(**{**base, "source": "mnist"}, test_overlap=0.2, test_pool=10_000))
+    assert "the study's own setting" in full and "not directly comparable" not in full
