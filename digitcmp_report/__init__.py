@@ -36,7 +36,7 @@ from scipy import stats  # noqa: E402
 from torch import nn  # noqa: E402
 
 from digitcmp.errors import UserError  # noqa: E402
-from digitcmp.files import csv_text  # noqa: E402
+from digitcmp.files import csv_text, read_output  # noqa: E402
 from digitcmp.models import ARCHITECTURES, FAMILIES, VARIANTS, build  # noqa: E402
 
 # The four sharing/aux variants as the study labels them (Table 2, Figure 3).
@@ -78,13 +78,20 @@ def label(arch: str) -> str:
     return arch
 
 
+# What the report reads of each metrics/<kind>/<arch>.json: checked, so that a missing
+# or damaged file is one line naming it and the stage that writes it.
+REQUIRED = {
+    "runs": {"mean": (int, float), "std": (int, float), "test_acc": list, "train_acc": list, "lr": (int, float),
+             "hidden": int},
+    "search": {"grid": list, "best": dict},
+}
+
+
 def load_results(directory: str | Path, archs: Sequence[str]) -> dict[str, dict]:
-    """`directory/<arch>.json` for each arch; a missing one is a UserError naming it."""
+    """`directory/<arch>.json` for each arch; a missing or damaged one is a UserError naming it."""
     directory = Path(directory)
-    missing = [a for a in archs if not (directory / f"{a}.json").is_file()]
-    if missing:
-        raise UserError(f"{directory}: no results for {', '.join(missing)}; run the stages that write them (dvc repro)")
-    return {a: json.loads((directory / f"{a}.json").read_text()) for a in archs}
+    return {a: read_output(directory / f"{a}.json", REQUIRED.get(directory.name, {}),
+                           f"dvc repro {'study' if a in ARCHITECTURES else 'extra'}@{a}") for a in archs}
 
 
 # --- Table 2 --------------------------------------------------------------------

@@ -21,7 +21,7 @@ import digitcmp_report as report
 from digitcmp.stage import run_stage
 from digitcmp.data import load_prepared, make_pairs
 from digitcmp.errors import UserError
-from digitcmp.files import read_json, write_bytes
+from digitcmp.files import read_output, write_all
 from digitcmp.models import ARCHITECTURES
 
 N_EXAMPLE_PAIRS = 16
@@ -46,11 +46,10 @@ def main(argv: list[str]) -> None:
     protocol = report.Protocol(data["source"], data["n_pairs"], data["seed"], train["epochs"], train["batch_size"],
                                train["val_fraction"], train["repeats"],
                                *report.grid_axes({a: searches[a] for a in ARCHITECTURES}))
-    outputs = report.build_report(runs, searches, protocol, Path("plots/curve.csv").read_text(),
-                                  read_json("metrics/curve.json"), example_pairs("data/prepared", data),
-                                  extras=extras)
-    for path, blob in outputs.items():
-        write_bytes(path, blob)
+    curve = read_output("metrics/curve.json", {"arch": str}, "dvc repro curve")
+    outputs = report.build_report(runs, searches, protocol, Path("plots/curve.csv").read_text(), curve,
+                                  example_pairs("data/prepared", data), extras=extras)
+    write_all(outputs)
 
 
 if __name__ == "__main__":

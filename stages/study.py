@@ -14,7 +14,7 @@ train.backend, which change speed but never results, so they are not dependencie
 from digitcmp import params as P
 from digitcmp.stage import one_arch, run_stage
 from digitcmp.extras import EXTRAS
-from digitcmp.files import write_json
+from digitcmp.files import check_writable, dumps_json, write_all
 from digitcmp.models import ARCHITECTURES
 from digitcmp.search import retrain, search
 
@@ -23,10 +23,12 @@ def main(argv: list[str]) -> None:
     arch = one_arch(argv, ARCHITECTURES + EXTRAS)
     params = P.load()
     P.require_extra(arch, params)
+    outs = f"metrics/search/{arch}.json", f"metrics/runs/{arch}.json"
+    check_writable(outs)  # before the trainings, not after
     found = search(arch, params)
     runs = retrain(arch, found["best"], params)
-    write_json(f"metrics/search/{arch}.json", found)  # both at the end: an interrupted stage
-    write_json(f"metrics/runs/{arch}.json", runs)  # leaves the previous pair as it was
+    # Both at the end and together: a stopped or failed stage leaves the previous pair as it was.
+    write_all({outs[0]: dumps_json(found).encode(), outs[1]: dumps_json(runs).encode()})
 
 
 if __name__ == "__main__":
