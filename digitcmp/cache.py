@@ -15,7 +15,9 @@ with one warning line.
 
 Entries: `{"key": <key>, "result": <TrainResult as a dict>}`. Read back, an entry must
 carry the key its name says, have the result's schema and types, and hold finite
-accuracies in [0, 1]; anything else is recomputed, with one warning line naming the file.
+accuracies in [0, 1], each a count of correct answers over its set's size; anything
+else is recomputed, with one warning line naming the file. An edit to another such
+count passes these checks: verification catches it.
 
 Verification: `DIGITCMP_VERIFY=k` retrains k randomly chosen cached trainings of each
 training step and compares them bit-for-bit with their entries (training is
@@ -44,11 +46,11 @@ def warn(message: str) -> None:
 
 
 @functools.cache
-def code_fingerprint() -> str:
-    """The torch version and the source of every module of this digitcmp package."""
+def code_fingerprint(package: Path = PACKAGE) -> str:
+    """The torch version and the source of every module of the digitcmp package (this one)."""
     h = hashlib.sha256(f"torch {torch.__version__}\n".encode())
-    for path in sorted(PACKAGE.rglob("*.py")):
-        h.update(f"{path.relative_to(PACKAGE).as_posix()}\n".encode())
+    for path in sorted(package.rglob("*.py")):
+        h.update(f"{path.relative_to(package).as_posix()}\n".encode())
         h.update(hashlib.sha256(path.read_bytes()).digest())
     return h.hexdigest()
 
@@ -85,42 +87,48 @@ def _usable(path: Path) -> Path | None:
     return path
 
 
-def _accuracies(value, sets: set[str], exact: bool) -> str | None:
+def _accuracies(value, sizes: dict[str, int], exact: bool) -> str | None:
+    """Why `value` is not {set: accuracy} over sets of `sizes` pairs (a count of correct
+    pairs over the set's size, so an edited number is usually caught), or None."""
     if not isinstance(value, dict):
-        return f"not an object: {value!r:.40}"
-    if (set(value) != sets) if exact else not set(value) <= sets:
-        return f"sets {sorted(value)}, expected {sorted(sets)}"
+        return f"not an object: {str(value)[:40]!r}"
+    if (set(value) != set(sizes)) if exact else not set(value) <= set(sizes):
+        return f"sets {sorted(value)[:4]}, expected {sorted(sizes)}"
     for name, acc in value.items():
         if isinstance(acc, bool) or not isinstance(acc, (int, float)) or not (math.isfinite(acc) and 0 <= acc <= 1):
-            return f"{name} = {acc!r:.40} is not an accuracy in [0, 1]"
+            return f"{name} = {str(acc)[:20]} is not an accuracy in [0, 1]"
+        if round(acc * sizes[name]) / sizes[name] != acc:
+            return f"{name} = {acc} is not a count of correct answers out of {sizes[name]}"
     return None
 
 
-def check_result(record, sets: set[str], epochs: int, track_epochs: bool) -> str | None:
-    """Why `record` is not a TrainResult of a training scored on `sets`, or None."""
+def check_result(record, sizes: dict[str, int], epochs: int, track_epochs: bool) -> str | None:
+    """Why `record` is not a TrainResult of a training scored on sets of `sizes` pairs, or None."""
     if not isinstance(record, dict) or set(record) != RESULT_KEYS:
         return f"not a training result: {str(record)[:60]!r}"
-    why = _accuracies(record["acc"], sets, True) or _accuracies(record["digit_acc"], sets, False)
+    digits = {name: 2 * n for name, n in sizes.items()}  # two digits per pair
+    why = _accuracies(record["acc"], sizes, True) or _accuracies(record["digit_acc"], digits, False)
     if why:
         return why
     if not isinstance(record["diverged"], bool):
-        return f"diverged = {record['diverged']!r:.40} is not true or false"
+        return f"diverged = {str(record['diverged'])[:20]} is not true or false"
     run = record["epochs_run"]
     if isinstance(run, bool) or not isinstance(run, int) or not 0 <= run <= epochs:
-        return f"epochs_run = {run!r:.40} is not in 0..{epochs}"
+        return f"epochs_run = {str(run)[:20]} is not in 0..{epochs}"
     history = record["history"]
     if not isinstance(history, list) or len(history) != (run + 1 if track_epochs else 0):
-        return f"history of {str(history)[:40]!r} does not match epochs_run = {run}"
+        return f"history {str(history)[:40]!r} does not match epochs_run = {run}"
     for epoch, row in enumerate(history):
         if not isinstance(row, dict) or row.get("epoch") != epoch:
             return f"history row {epoch} is {str(row)[:40]!r}"
-        why = _accuracies({k: v for k, v in row.items() if k != "epoch"}, {f"{s}_acc" for s in sets}, True)
+        why = _accuracies({k: v for k, v in row.items() if k != "epoch"},
+                          {f"{name}_acc": n for name, n in sizes.items()}, True)
         if why:
             return f"history row {epoch}: {why}"
     return None
 
 
-def read(path: Path, key: str, sets: set[str], epochs: int, track_epochs: bool) -> dict | None:
+def read(path: Path, key: str, sizes: dict[str, int], epochs: int, track_epochs: bool) -> dict | None:
     """The cached result at `path`, or None when absent or not valid (with a warning)."""
     try:
         entry = read_json(path)
@@ -134,7 +142,7 @@ def read(path: Path, key: str, sets: set[str], epochs: int, track_epochs: bool) 
         elif entry["key"] != key:
             why = f"its key {str(entry['key'])[:20]!r} is not its name"
         else:
-            why = check_result(entry["result"], sets, epochs, track_epochs)
+            why = check_result(entry["result"], sizes, epochs, track_epochs)
             if why is None:
                 return entry["result"]
     warn(f"{path}: damaged cache entry ({why}); training it again")

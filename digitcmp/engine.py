@@ -50,8 +50,12 @@ class Task:
     track_epochs: bool = False
 
 
-    def scored_sets(self) -> set[str]:
-        return {"train", "val"} if self.draw == 0 else {"train", "test"}
+    def set_sizes(self, prepared: Prepared) -> dict[str, int]:
+        """The number of pairs of each set this training is scored on."""
+        if self.draw == 0:
+            fit, val = prepared.search_sets(self.val_fraction)
+            return {"train": len(fit[0]), "val": len(val[0])}
+        return {"train": prepared.n_pairs, "test": prepared.n_pairs}
 
 
 BACKENDS = ("fork", "spawn", "dask")
@@ -136,7 +140,7 @@ def run_trainings(tasks: Sequence[Task], data_dir: str | Path, device: str = "cp
     keys = [cache.task_key(asdict(t), fingerprint, device) for t in tasks]
     paths = [store / f"{k}.json" if store else None for k in keys]
     results: list[dict | None] = [
-        cache.read(p, k, t.scored_sets(), t.spec.epochs, t.track_epochs) if p else None
+        cache.read(p, k, t.set_sizes(prepared), t.spec.epochs, t.track_epochs) if p else None
         for t, k, p in zip(tasks, keys, paths)]
     todo = [i for i, r in enumerate(results) if r is None]
     # Widest models first, so the last trainings to start are the short ones.
