@@ -22,6 +22,7 @@ import asyncio
 import multiprocessing
 import os
 import random
+import socket
 import sys
 import time
 from collections.abc import Iterator, Sequence
@@ -182,13 +183,24 @@ def _execute(args: list[tuple], n_jobs: int, backend: str) -> Iterator[tuple[int
         pool.shutdown(wait=True, cancel_futures=True)
 
 
+def _accepts(address: str, timeout: float) -> bool:
+    """Whether a plain TCP connection to `address` succeeds."""
+    from distributed.comm.addressing import get_address_host_port
+
+    try:
+        with socket.create_connection(get_address_host_port(address), timeout=timeout):
+            return True
+    except (OSError, ValueError):
+        return False
+
+
 def check_scheduler(address: str, timeout: float = DASK_TIMEOUT) -> None:
     """Refuse, in one line, a Dask scheduler address that is malformed, refuses, or does
     not answer within `timeout` seconds (Dask's own client would wait forever)."""
     from distributed.comm import connect
 
     async def identity() -> object:
-        comm = await connect(address, timeout=timeout)
+        comm = await connect(address, timeout=timeout)  # Dask's handshake: may wait forever
         try:
             await comm.write({"op": "identity", "reply": True})
             return await comm.read()
@@ -197,15 +209,15 @@ def check_scheduler(address: str, timeout: float = DASK_TIMEOUT) -> None:
 
     what = f"DASK_SCHEDULER_ADDRESS: {address!r}"
     try:
-        answer = asyncio.run(asyncio.wait_for(identity(), timeout))
+        answer = asyncio.run(asyncio.wait_for(identity(), 2 * timeout))
     except ValueError as err:
         raise UserError(f"{what} is malformed ({err}); allowed: tcp://HOST:PORT of a Dask scheduler") from None
-    except TimeoutError:
-        raise UserError(f"{what} accepted the connection but did not answer within {timeout} s; "
-                        f"allowed: the address of a running Dask scheduler") from None
-    except OSError as err:
-        raise UserError(f"{what} could not be reached ({err}); allowed: the address of a running Dask "
-                        f"scheduler, or unset it for a local cluster") from None
+    except OSError as err:  # TimeoutError included
+        if isinstance(err, TimeoutError) and _accepts(address, timeout):
+            raise UserError(f"{what} accepted the connection but did not answer within {2 * timeout} s; "
+                            f"allowed: the address of a running Dask scheduler") from None
+        raise UserError(f"{what} could not be reached ({err or 'no connection'}); allowed: the address of a "
+                        f"running Dask scheduler, or unset it for a local cluster") from None
     if not isinstance(answer, dict) or answer.get("type") != "Scheduler":
         raise UserError(f"{what} answered {str(answer)[:60]!r}, not as a Dask scheduler; "
                         f"allowed: the address of a running Dask scheduler")
