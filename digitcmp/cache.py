@@ -163,10 +163,20 @@ def verify_count() -> int:
     return int(value)
 
 
+def _leaves(obj, prefix: str = "") -> dict[str, object]:
+    if isinstance(obj, dict):
+        return {k: v for key in sorted(obj) for k, v in _leaves(obj[key], f"{prefix}{key}.").items()}
+    if isinstance(obj, list):
+        return {k: v for i, item in enumerate(obj) for k, v in _leaves(item, f"{prefix}{i}.").items()}
+    return {prefix.rstrip("."): obj}
+
+
 def compare(path: Path, cached: dict, recomputed: dict) -> None:
     """Stop unless a recomputed training is bit-for-bit its cache entry."""
-    if dumps_json(cached) != dumps_json(recomputed):
-        diff = next(k for k in sorted(cached) if dumps_json(cached[k]) != dumps_json(recomputed.get(k)))
-        raise UserError(f"{path}: cached {diff} {dumps_json(cached[diff]).split()!s:.80} differs from a "
-                        f"recomputation {dumps_json(recomputed[diff]).split()!s:.80}; the cache was edited or "
-                        f"training is not deterministic here: delete the entry, or rerun with DIGITCMP_CACHE=off")
+    if dumps_json(cached) == dumps_json(recomputed):
+        return
+    old, new = _leaves(cached), _leaves(recomputed)
+    where = next((k for k in sorted(old.keys() | new.keys()) if dumps_json(old.get(k)) != dumps_json(new.get(k))))
+    raise UserError(f"{path}: cached {where} = {old.get(where)} differs from a recomputation ({new.get(where)}); "
+                    f"the entry was edited, or training is not deterministic here: delete it, or rerun with "
+                    f"DIGITCMP_CACHE=off")

@@ -103,10 +103,10 @@ class Progress:
     """A tqdm bar on a terminal; in logs one line, once the first trainings are done:
     how many run, how many were cached, and an ETA from the time the first ones took."""
 
-    def __init__(self, desc: str, total: int, todo: int, n_jobs: int):
-        self.desc, self.total, self.todo, self.n_jobs = desc, total, todo, n_jobs
+    def __init__(self, desc: str, total: int, todo: int, n_jobs: int, checks: int = 0):
+        self.desc, self.total, self.todo, self.n_jobs, self.checks = desc, total, todo, n_jobs, checks
         self.tty = sys.stderr.isatty()
-        self.bar = tqdm(total=total, initial=total - todo, desc=desc, unit="run", disable=not self.tty,
+        self.bar = tqdm(total=total + checks, initial=total + checks - todo, desc=desc, unit="run", disable=not self.tty,
                         dynamic_ncols=True)
         self.start, self.done = time.monotonic(), 0
 
@@ -116,7 +116,9 @@ class Progress:
         if not self.tty and self.done == min(self.n_jobs, self.todo):
             elapsed = time.monotonic() - self.start
             eta = elapsed / self.done * (self.todo - self.done)
-            print(f"{self.desc}: {self.todo} of {self.total} trainings to run ({self.total - self.todo} cached), "
+            runs = self.todo - self.checks
+            verify = f", {self.checks} of them retrained to verify" if self.checks else ""
+            print(f"{self.desc}: {runs} of {self.total} trainings to run ({self.total - runs} cached{verify}), "
                   f"{self.n_jobs} at a time; the first {self.done} took {elapsed:.1f} s, ETA {_duration(eta)}",
                   file=sys.stderr, flush=True)
 
@@ -151,9 +153,9 @@ def run_trainings(tasks: Sequence[Task], data_dir: str | Path, device: str = "cp
     jobs = [(i, tasks[i], data_dir, fingerprint, device, paths[i], keys[i]) for i in todo]
     jobs += [(len(tasks) + i, tasks[i], data_dir, fingerprint, device, None, keys[i]) for i in checks]
     n_jobs = max(1, min(resolve_workers(workers), len(jobs)))
-    progress = Progress(desc, len(tasks) + len(checks), len(jobs), n_jobs)
+    progress = Progress(desc, len(tasks), len(jobs), n_jobs, len(checks))
     try:
-        for i, record in _execute(jobs, n_jobs, backend):
+        for i, record in _execute(jobs, n_jobs, backend) if jobs else ():
             if i < len(tasks):
                 results[i] = record
             else:

@@ -66,8 +66,8 @@ def check_writable(paths: list[str | Path]) -> None:
         try:
             os.unlink(_temp_file(path, lambda f: None))
         except OSError as err:
-            raise UserError(f"{path}: cannot be written ({err.strerror}); allowed: a file in a writable "
-                            f"directory") from None
+            raise UserError(f"{path}: cannot be written ({err.strerror}: {err.filename}); allowed: a file "
+                            f"in a writable directory") from None
 
 
 def write_bytes(path: str | Path, data: bytes) -> None:
