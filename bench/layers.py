@@ -17,19 +17,21 @@ step that does not shrink with the batch.
 """
 
 import argparse
-import sys
 import time
 from collections.abc import Callable
-from pathlib import Path
 
 import torch
 from torch import nn
 
 from bench.bench import peak_gflops
-from digitcmp.fast import fast_layout
 from bench.flops import forward_flops, layer_shapes
-from digitcmp.models import ARCHITECTURES, CONV_FAMILIES, build, parse
-from digitcmp.train import PRECISIONS, TrainSpec, resolve_precision, train
+from digitcmp.fast import fast_layout
+from digitcmp.models import ARCHITECTURES, FAMILIES
+from digitcmp.precision import PRECISIONS, resolve_precision
+from digitcmp.registry import build, facts
+from digitcmp.train import TrainSpec, train
+
+CONV_FAMILIES = tuple(f for f in FAMILIES if facts(f"{f}_sharing_noaux").convolutional)
 
 PAIRS = 100  # the study's batch
 DTYPES = {"fp32": torch.float32, "bf16": torch.bfloat16}
@@ -99,7 +101,7 @@ def main() -> None:
     args = parser.parse_args()
     torch.set_num_threads(1)  # as an engine worker
     seconds = 0.05 if args.smoke else 0.3
-    archs = ["conv1_sharing_aux"] if args.smoke else [a for a in ARCHITECTURES if parse(a)[0] in CONV_FAMILIES]
+    archs = ["conv1_sharing_aux"] if args.smoke else [a for a in ARCHITECTURES if facts(a).convolutional]
     precision = resolve_precision(args.precision, archs[0])
     dtype = DTYPES[precision]
 

@@ -1,31 +1,29 @@
 """Does bf16 change accuracy? Architectures retrained at their grid winners in fp32 and in
-bf16 (digitcmp.train: mixed precision), on the same draws and seeds, paired by draw.
+bf16 (digitcmp.precision: mixed precision), on the same draws and seeds, paired by draw.
 
     .venv/bin/python -m bench.precision conv2_sharing_aux [ARCH ...] [--repeats 30]
 
 Run in the project root after `dvc repro`: it reads params.yaml (data, epochs, batch) and
-each architecture's winner from metrics/search/<arch>.json, so the grid search, whose
-winner a small perturbation can change (one 300-pair validation set), is held fixed and
-only the precision differs. Trainings go through the engine and its cache.
+each architecture's winner from its search JSON (`digitcmp.stage.results_path`), so the
+grid search, whose winner a small perturbation can change (one 300-pair validation set),
+is held fixed and only the precision differs. Trainings go through the engine and its cache.
 """
 
 import argparse
 import sys
-from pathlib import Path
-
 
 from digitcmp import params as P
 from digitcmp.errors import UserError
-from digitcmp.extras import EXTRAS
 from digitcmp.files import read_json
-from digitcmp.models import ARCHITECTURES
-from digitcmp_report import paired_change, paired_change_text
+from digitcmp.registry import NAMES
 from digitcmp.search import retrain
+from digitcmp.stage import results_path
+from digitcmp_report.stats import paired_change, paired_change_text
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("archs", nargs="+", choices=ARCHITECTURES + EXTRAS, metavar="ARCH")
+    parser.add_argument("archs", nargs="+", choices=NAMES, metavar="ARCH")
     parser.add_argument("--repeats", type=int, help="retrainings per precision (default: train.repeats)")
     args = parser.parse_args()
     params = P.load()
@@ -36,7 +34,7 @@ def main() -> None:
         params["train"]["repeats"] = args.repeats
     runs = {"fp32": {}, "bf16": {}}
     for arch in args.archs:
-        found = Path(f"metrics/search/{arch}.json")
+        found = results_path("search", arch)
         if not found.is_file():
             raise UserError(f"{found} is missing; run `dvc repro` first")
         best = read_json(found)["best"]

@@ -59,9 +59,6 @@ class Task:
         return {"train": prepared.n_pairs, "test": prepared.n_pairs}
 
 
-BACKENDS = ("fork", "spawn", "dask")
-
-
 def resolve_workers(workers: int | str) -> int:
     return len(os.sched_getaffinity(0)) if workers == "auto" else int(workers)
 

@@ -1,27 +1,22 @@
-"""Per-core speed-ups of one training on CPU (see bench/bench.py for the measurements).
+"""Per-core speed-ups of one training on CPU (bench/bench.py measures them).
 
-All but bf16 keep fp32 and bit-determinism (same spec and data → identical weights):
+All keep fp32 and bit-determinism (same spec and data → identical weights):
 - `tune_allocator`: keep freed memory in the process. glibc's malloc returns the
   multi-MB activation buffers of the conv models to the OS after each step and
-  page-faults them back in on the next (~1,000–3,000 faults per step measured).
+  page-faults them back in on the next.
 - `fast_layout`: convs in channels-last (oneDNN's native layout; max-pooling an NCHW
-  tensor takes a slow kernel, ~20× slower than channels-last here), and max-pooling
+  tensor takes a much slower kernel), and max-pooling
   before ReLU (ReLU is monotone, so the values and gradients are exactly the same,
   on 4× fewer elements). Channels-last convs round differently from NCHW ones: the
   fast path is fp32-close to the plain one, not bitwise.
-- `native_bf16`: whether this CPU multiplies bfloat16 in hardware (AVX512-BF16 or
-  AMX), where `train.precision: auto` trains the ConvNets in bf16 (see digitcmp.train).
 - `FusedAdam`: torch.optim.Adam(fused=True)'s update, bit for bit, in one kernel call
   per step instead of six per parameter; and without torch.optim's import of
-  torch._dynamo, which costs each fresh process ~2 s.
+  torch._dynamo, which each fresh worker process would pay for.
 """
 
 import ctypes
 import ctypes.util
-import functools
-import re
 from collections.abc import Iterable
-from pathlib import Path
 
 import torch
 from torch import nn
@@ -44,20 +39,6 @@ def tune_allocator() -> None:
     mallopt(M_MMAP_THRESHOLD, 1 << 30)  # serve big blocks from the heap, reusable
     mallopt(M_TRIM_THRESHOLD, 1 << 30)  # never give the heap's top back to the OS
     mallopt(M_TOP_PAD, 64 << 20)  # and grow it in large steps
-
-
-@functools.cache
-def native_bf16() -> bool:
-    """oneDNN runs bf16 convolutions in hardware here. Where it would emulate them (plain
-    AVX2 or AVX-512 without BF16, measured 10x slower than fp32) or cannot tell (not
-    Linux), False."""
-    try:
-        flags = Path("/proc/cpuinfo").read_text()
-    except OSError:
-        return False
-    if not re.search(r"\b(avx512_bf16|amx_bf16)\b", flags):
-        return False
-    return torch.backends.mkldnn.is_available() and torch.ops.mkldnn._is_mkldnn_bf16_supported()
 
 
 def fast_layout(model: nn.Module) -> nn.Module:

@@ -7,17 +7,50 @@ Every model is the same three parts (the study's Figure 1):
 `_sharing` models use one branch and one aux head for both digits; `_nosharing`
 models have two branches (and aux heads) of the same shape with their own weights.
 `hidden` is the width the grid search tunes. ReLU throughout.
+
+This module also holds what every architecture module shares: `Output`, what a model
+returns, and `Entry` / `Option`, how a module registers its architectures with
+`digitcmp.registry` (a module-level `REGISTER` mapping name → Entry).
 """
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from functools import partial
+from typing import Any, NamedTuple
 
 import torch
 from torch import nn
 
-from digitcmp import extras
-from digitcmp.errors import UserError
-from digitcmp.output import Output
+
+class Output(NamedTuple):
+    """What every model returns."""
+
+    main: torch.Tensor  # N×2 logits: class 1 means first digit ≤ second
+    digit1: torch.Tensor | None  # N×10 logits of the first digit (models with digit heads only)
+    digit2: torch.Tensor | None
+
+
+@dataclass(frozen=True)
+class Option:
+    """One option of an architecture: its default, and which values it allows."""
+
+    default: Any
+    check: Callable[[Any], bool]
+    allowed: str  # what is allowed, in words, for the one-line error
+
+
+@dataclass(frozen=True)
+class Entry:
+    """One architecture as its module registers it: `build(hidden, **options)` → a model
+    whose attributes `sharing` and `aux` say whether one branch serves both digits and
+    whether it has digit heads (the registry derives its facts from the built model)."""
+
+    build: Callable[..., nn.Module]
+    family: str
+    options: Mapping[str, Option] = field(default_factory=dict)
+
 
 FAMILIES = ("shallow", "mlp", "conv1", "conv2")
-CONV_FAMILIES = ("conv1", "conv2")
 # Table 2's order: per family nosharing_noaux, sharing_noaux, nosharing_aux, sharing_aux.
 VARIANTS = ("nosharing_noaux", "sharing_noaux", "nosharing_aux", "sharing_aux")
 ARCHITECTURES = tuple(f"{family}_{variant}" for family in FAMILIES for variant in VARIANTS)
@@ -42,16 +75,24 @@ def _conv1(hidden: int) -> tuple[nn.Module, int]:
     ), 256
 
 
-def _conv2(hidden: int) -> tuple[nn.Module, int]:
-    # Table 3: 14 → conv5 10 → conv3 8 → conv3 6 → pool 3 → conv2 2: 128×2×2 = 512 features.
+CONV2_FEATURES = 512
+
+
+def conv2_branch(act: type[nn.Module] = nn.ReLU) -> nn.Sequential:
+    """Table 3: 14 → conv5 10 → conv3 8 → conv3 6 → pool 3 → conv2 2: 128×2×2 = 512 features
+    (`act` after each conv: ReLU in the study)."""
     return nn.Sequential(
-        nn.Conv2d(1, 16, 5), nn.ReLU(),
-        nn.Conv2d(16, 32, 3), nn.ReLU(),
-        nn.Conv2d(32, 64, 3), nn.ReLU(),
+        nn.Conv2d(1, 16, 5), act(),
+        nn.Conv2d(16, 32, 3), act(),
+        nn.Conv2d(32, 64, 3), act(),
         nn.MaxPool2d(2, 2),
-        nn.Conv2d(64, 128, 2), nn.ReLU(),
+        nn.Conv2d(64, 128, 2), act(),
         nn.Flatten(),
-    ), 512
+    )
+
+
+def _conv2(hidden: int) -> tuple[nn.Module, int]:
+    return conv2_branch(), CONV2_FEATURES
 
 
 BRANCHES = {"shallow": _shallow, "mlp": _mlp, "conv1": _conv1, "conv2": _conv2}
@@ -92,36 +133,14 @@ class PairNet(nn.Module):
 
 
 def parse(name: str) -> tuple[str, bool, bool]:
-    """'conv2_sharing_aux' → ('conv2', sharing=True, aux=True); unknown names are a UserError."""
-    if name not in ARCHITECTURES:
-        raise UserError(f"unknown architecture {name!r}; allowed: {', '.join(ARCHITECTURES)}")
+    """'conv2_sharing_aux' → ('conv2', sharing=True, aux=True), for one of the sixteen."""
     family, sharing, aux = name.split("_")
     return family, sharing == "sharing", aux == "aux"
 
 
-def is_convnet(name: str) -> bool:
-    """Whether `name` has convolutions (where bf16 pays off, see digitcmp.train)."""
-    if name in extras.EXTRAS:
-        return name in extras.CONVNETS
-    return parse(name)[0] in CONV_FAMILIES
-
-
-def has_aux(name: str) -> bool:
-    if name in extras.EXTRAS:
-        return True  # every extra has digit heads
-    return parse(name)[2]
-
-
-def build(name: str, hidden: int, **options) -> nn.Module:
-    """The architecture `name` with `hidden` units; weights from torch's global RNG
-    (callers seed it, see `digitcmp.train`). `options` are for the extra architectures
-    of `digitcmp.extras` only; the study's sixteen take none."""
-    if not isinstance(hidden, int) or isinstance(hidden, bool) or hidden < 1:
-        raise UserError(f"hidden: {hidden!r} is not allowed; allowed: an integer >= 1")
-    if name in extras.EXTRAS:
-        return extras.build(name, hidden, **options)
+def _pairnet(name: str, hidden: int) -> PairNet:
     family, sharing, aux = parse(name)
-    if options:
-        raise UserError(f"{name}: takes no options (got {', '.join(sorted(options))}); "
-                        f"options are for {', '.join(extras.EXTRAS)}")
     return PairNet(family, hidden, sharing, aux)
+
+
+REGISTER = {name: Entry(partial(_pairnet, name), family=parse(name)[0]) for name in ARCHITECTURES}

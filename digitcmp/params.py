@@ -11,6 +11,7 @@ axis). They come back as lists.
 
 import difflib
 import math
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -19,11 +20,12 @@ from typing import Any
 from ruamel.yaml import YAML
 from ruamel.yaml.error import YAMLError
 
-from digitcmp import extras
+from digitcmp import augment, registry
 from digitcmp.data import SOURCES, check_n_pairs
-from digitcmp.engine import BACKENDS
 from digitcmp.errors import UserError
-from digitcmp.train import PRECISIONS
+from digitcmp.precision import PRECISIONS
+
+BACKENDS = ("fork", "spawn", "dask")  # how digitcmp.engine starts its workers
 
 
 @dataclass(frozen=True)
@@ -80,8 +82,9 @@ SCHEMA: dict[str, Any] = {
         "workers": Rule(lambda v: v == "auto" or integer(1)(v), "'auto' (one per core) or an integer >= 1",
                         default="auto"),
         "backend": Rule(one_of(*BACKENDS), ", ".join(BACKENDS), default="fork"),
-        "precision": Rule(one_of(*PRECISIONS), ", ".join(PRECISIONS), default="auto"),
-        "device": Rule(lambda v: isinstance(v, str) and (v == "cpu" or v.startswith("cuda")),
+        "precision": Rule(one_of(*PRECISIONS), ", ".join(PRECISIONS), default="fp32"),
+        "standardise": Rule(lambda v: isinstance(v, bool), "true or false", default=True),
+        "device": Rule(lambda v: isinstance(v, str) and re.fullmatch(r"cpu|cuda(:[0-9]+)?", v) is not None,
                        "'cpu' or 'cuda' (or 'cuda:N')", default="cpu"),
     },
 }
@@ -102,7 +105,16 @@ def _check(key: str, value: Any, rule: Rule) -> Any:
             what = f"{rule.allowed}, or a list of them" if rule.axis else rule.allowed
             shown = f"{v!r} in {value!r}" if isinstance(value, list) else repr(v)
             raise UserError(f"{key}: {shown} is not allowed; allowed: {what}")
-    return [rule.cast(v) for v in values] if rule.axis else value
+    return _distinct(key, [rule.cast(v) for v in values]) if rule.axis else value
+
+
+def _distinct(key: str, values: list) -> list:
+    """A grid axis lists each value once: a repeated value would be trained twice and
+    counted as two points. Compared after casting, so 0.001 and 1.0e-3 are one value."""
+    seen = [v for i, v in enumerate(values) if v in values[:i]]
+    if seen:
+        raise UserError(f"{key}: {values!r} repeats {seen[0]!r}; allowed: distinct values")
+    return values
 
 
 def _validate(raw: Any, schema: dict[str, Any], prefix: str = "") -> dict[str, Any]:
@@ -126,37 +138,46 @@ def _validate(raw: Any, schema: dict[str, Any], prefix: str = "") -> dict[str, A
     return out
 
 
+def _like(default: Any, value: Any) -> Any:
+    """`value` in the type of the option's default: dropout 0 and 0.0 are one value, with
+    one seed and one cache key."""
+    return float(value) if isinstance(default, float) and _is_num(value) else value
+
+
 def _validate_extras(raw: Any) -> dict[str, dict[str, list]]:
     """`extras:` maps each extra architecture to its grid: the axes lr, hidden, lambda
-    (rules as above) and any of its options (digitcmp.extras.OPTIONS), each a list or
-    a single value."""
+    (rules as above; lambda only where it applies), any of its options
+    (digitcmp.registry.options) and of the training pairs' augmentation
+    (digitcmp.augment.OPTIONS), each a list or a single value."""
     if raw is None:
         return {}
     if not isinstance(raw, dict):
         raise UserError(f"extras: {raw!r} is not allowed; allowed: a mapping of extra architectures")
     out = {}
     for name, axes in raw.items():
-        if name not in extras.EXTRAS:
-            raise _unknown(f"extras.{name}", [f"extras.{n}" for n in extras.EXTRAS])
+        if name not in registry.EXTRAS:
+            raise _unknown(f"extras.{name}", [f"extras.{n}" for n in registry.EXTRAS])
         prefix = f"extras.{name}."
         if not isinstance(axes, dict):
             raise UserError(f"{prefix.rstrip('.')}: {axes!r} is not allowed; allowed: a mapping of grid axes")
-        known = ["lr", "hidden", "lambda", *extras.OPTIONS[name]]
+        grid_axes = ("lr", "hidden", "lambda") if registry.uses_lambda(name) else ("lr", "hidden")
+        options = {**registry.options(name), **augment.OPTIONS}
+        known = [*grid_axes, *options]
         for key in axes:
             if key not in known:
                 raise _unknown(prefix + str(key), [prefix + k for k in known])
         grid = {}
-        for key in ("lr", "hidden", "lambda"):
+        for key in grid_axes:
             if key not in axes:
                 raise UserError(f"{prefix}{key}: missing; allowed: {SCHEMA[key].allowed}, or a list of them")
             grid[key] = _check(prefix + key, axes[key], SCHEMA[key])
-        for key in extras.OPTIONS[name]:
+        for key, option in options.items():
             if key in axes:
                 values = axes[key] if isinstance(axes[key], list) and axes[key] else [axes[key]]
                 for value in values:
-                    if (what := extras.disallowed(key, value)) is not None:
-                        raise UserError(f"{prefix}{key}: {value!r} is not allowed; allowed: {what}")
-                grid[key] = values
+                    if not option.check(value):
+                        raise UserError(f"{prefix}{key}: {value!r} is not allowed; allowed: {option.allowed}")
+                grid[key] = _distinct(prefix + key, [_like(option.default, v) for v in values])
         out[name] = grid
     return out
 
@@ -168,7 +189,7 @@ def validate(raw: Any) -> dict[str, Any]:
     params = _validate(raw, SCHEMA)
     params["extras"] = extra_grids
     data = params["data"]
-    check_n_pairs(data["n_pairs"], data["source"])
+    check_n_pairs(data["n_pairs"], data["source"], params["train"]["val_fraction"])
     return params
 
 
@@ -187,5 +208,5 @@ def load(path: str | Path = "params.yaml") -> dict[str, Any]:
 
 def require_extra(arch: str, params: dict) -> None:
     """An extra architecture can only be trained with its grid in `extras:`."""
-    if arch in extras.EXTRAS and arch not in params["extras"]:
+    if arch in registry.EXTRAS and arch not in params["extras"]:
         raise UserError(f"extras.{arch}: missing; allowed: a mapping of its grid axes (see params.yaml)")

@@ -15,27 +15,29 @@ import statistics
 from pathlib import Path
 from typing import Any
 
-from digitcmp import extras
+from digitcmp import augment, registry
 from digitcmp.engine import Task, run_trainings
-from digitcmp.models import has_aux
+from digitcmp.precision import resolve_precision
 from digitcmp.seeds import derive_seed
-from digitcmp.train import TrainSpec, resolve_precision
+from digitcmp.train import TrainSpec
 
 
 def grid_points(arch: str, params: dict) -> list[dict[str, Any]]:
-    """Every point of `arch`'s grid: lr, hidden, lambda (None for models without aux
-    loss) and, for an extra architecture, its option axes from `extras.<arch>`."""
-    if arch in params["extras"]:
-        axes = params["extras"][arch]
-    else:
-        axes = {"lr": params["lr"], "hidden": params["hidden"],
-                "lambda": params["lambda"] if has_aux(arch) else [None]}
+    """Every point of `arch`'s grid: lr, hidden, lambda (None where λ does not apply) and,
+    for an extra architecture, its option axes from `extras.<arch>`."""
+    axes = params["extras"].get(arch) or {"lr": params["lr"], "hidden": params["hidden"], "lambda": params["lambda"]}
+    axes = {**axes, "lambda": axes["lambda"] if registry.uses_lambda(arch) else [None]}
     return [dict(zip(axes, values)) for values in itertools.product(*axes.values())]
 
 
 def options(arch: str, point: dict) -> dict:
     """The architecture options set in a grid point (extra architectures only)."""
-    return {k: point[k] for k in extras.OPTIONS.get(arch, {}) if k in point}
+    return {k: point[k] for k in registry.options(arch) if k in point}
+
+
+def augmentation(point: dict) -> dict:
+    """The augmentation options set in a grid point (extra architectures only)."""
+    return {k: point[k] for k in augment.OPTIONS if k in point}
 
 
 def _spec(arch: str, point: dict, params: dict, seed: int, epochs: int | None = None) -> TrainSpec:
@@ -43,7 +45,9 @@ def _spec(arch: str, point: dict, params: dict, seed: int, epochs: int | None = 
     return TrainSpec(arch=arch, hidden=point["hidden"], lr=point["lr"], lam=point["lambda"] or 0.0,
                      epochs=epochs or train["epochs"], batch_size=train["batch_size"], seed=seed,
                      options=tuple(sorted(options(arch, point).items())),
-                     precision=resolve_precision(train["precision"], arch, train["device"]))
+                     precision=resolve_precision(train["precision"], arch, train["device"]),
+                     standardise=train["standardise"],
+                     augment=tuple(sorted(augmentation(point).items())))
 
 
 def _run(tasks: list[Task], params: dict, data_dir: str | Path, desc: str) -> list[dict]:
@@ -69,7 +73,8 @@ def search(arch: str, params: dict, data_dir: str | Path = "data/prepared") -> d
     best = pick_best(rows)
     return {"arch": arch, "precision": tasks[0].spec.precision, "grid": rows,
             "n_diverged": sum(r["diverged"] for r in rows),
-            "best": {k: best[k] for k in ("lr", "hidden", "lambda", "val_acc", *options(arch, best))}}
+            "best": {k: best[k] for k in ("lr", "hidden", "lambda", "val_acc", *options(arch, best),
+                                          *augmentation(best))}}
 
 
 def retrain(arch: str, best: dict, params: dict, data_dir: str | Path = "data/prepared") -> dict:
@@ -80,11 +85,12 @@ def retrain(arch: str, best: dict, params: dict, data_dir: str | Path = "data/pr
     results = _run(tasks, params, data_dir, f"retrain {arch}")
     test_acc = [r["acc"]["test"] for r in results]
     out = {"arch": arch, "lr": best["lr"], "hidden": best["hidden"], "lambda": best["lambda"],
-           **options(arch, best), "precision": tasks[0].spec.precision,
+           **options(arch, best), **augmentation(best), "precision": tasks[0].spec.precision,
+           "standardise": tasks[0].spec.standardise,
            "test_acc": test_acc, "train_acc": [r["acc"]["train"] for r in results],
            "n_diverged": sum(r["diverged"] for r in results),
            "mean": statistics.fmean(test_acc), "std": statistics.stdev(test_acc)}
-    if has_aux(arch):
+    if registry.uses_lambda(arch):
         out["digit_acc"] = [r["digit_acc"]["test"] for r in results]
     return out
 

@@ -4,8 +4,13 @@ Loss (the study's equation 1): cross_entropy(main) + λ·(cross_entropy(digit1) 
 cross_entropy(digit2)); logits + cross-entropy is the study's softmax + cross-entropy,
 computed stably. Adam, minibatches that are index slices of in-memory tensors.
 
-Normalisation: inputs are standardised with the mean and std of the training input
-(one scalar each), the course's usual choice; evaluation sets use the same numbers.
+Normalisation (`spec.standardise`, the `train.standardise` param): by default inputs
+are standardised with the mean and std of the training input (one scalar each), the
+course's usual choice; evaluation sets use the same numbers. Off, the network reads the
+raw 0-255 pixels, as the study's text implies (it mentions no normalising).
+
+Augmentation (`spec.augment`, extras only): each training minibatch goes through
+`digitcmp.augment` with a generator seeded from the spec; scored sets never do.
 
 Determinism: initial weights come from torch's RNG seeded with `spec.seed` inside
 `fork_rng` (global state is restored afterwards), batch order from a generator
@@ -16,12 +21,7 @@ channels-last convs with max-pooling before ReLU, and fused Adam. Its results ar
 fp32-close to the plain loop's (`fast=False`, the study's loop as written), not
 bitwise equal; each path on its own is bit-deterministic.
 
-Precision (`spec.precision`): "fp32", or "bf16": the forward pass of training under
-torch.autocast, so convolutions and matrix products run in bfloat16 while weights,
-optimizer state, loss and scoring stay fp32 (mixed precision). `resolve_precision`
-turns the `train.precision` param into one of the two; "auto" picks bf16 only where it
-is faster: ConvNets, on a CPU with native bf16 (1.1-1.6x per training measured here;
-shallow and MLP models get slower, emulated bf16 is 10x slower).
+Precision (`spec.precision`): "fp32" or "bf16", see digitcmp.precision.
 
 Divergence: if a batch's loss is NaN or infinite, training stops before that step,
 the run is marked `diverged`, and the accuracy of the last finite weights is reported.
@@ -33,8 +33,10 @@ from dataclasses import dataclass, field
 import torch
 import torch.nn.functional as F
 
-from digitcmp.fast import FusedAdam, fast_layout, native_bf16, tune_allocator
-from digitcmp.models import build, has_aux, is_convnet
+from digitcmp import augment
+from digitcmp.fast import FusedAdam, fast_layout, tune_allocator
+from digitcmp.precision import autocast
+from digitcmp.registry import build
 from digitcmp.seeds import derive_seed
 
 PairSet = tuple[torch.Tensor, torch.Tensor, torch.Tensor]  # input, target, classes
@@ -51,10 +53,14 @@ class TrainSpec:
     epochs: int
     batch_size: int
     seed: int
-    # Options of an extra architecture (digitcmp.extras), as sorted (key, value)
+    # Options of an extra architecture (digitcmp.registry.options), as sorted (key, value)
     # pairs so the spec stays hashable; the study's sixteen take none.
     options: tuple[tuple[str, object], ...] = ()
-    precision: str = "fp32"  # "fp32" or "bf16" (see the module's docstring)
+    precision: str = "fp32"  # "fp32" or "bf16" (digitcmp.precision)
+    standardise: bool = True  # inputs standardised by the training set's mean and std
+    # Augmentation of training minibatches (digitcmp.augment.OPTIONS), sorted (key, value)
+    # pairs; empty: none (the study's sixteen).
+    augment: tuple[tuple[str, object], ...] = ()
 
 
 @dataclass
@@ -85,7 +91,8 @@ def evaluate(model: torch.nn.Module, data: PairSet, batch_size: int = 1000) -> t
 
 
 def loss_fn(out, target: torch.Tensor, classes: torch.Tensor, lam: float) -> torch.Tensor:
-    """In fp32 whatever the logits' dtype (bf16 logits under autocast)."""
+    """In fp32 whatever the logits' dtype (bf16 logits under autocast). The aux terms
+    exist where the model has digit heads (what `registry.uses_lambda` reads off it)."""
     loss = F.cross_entropy(out.main.float(), target)
     if out.digit1 is not None and lam:
         loss = loss + lam * (F.cross_entropy(out.digit1.float(), classes[:, 0])
@@ -93,29 +100,18 @@ def loss_fn(out, target: torch.Tensor, classes: torch.Tensor, lam: float) -> tor
     return loss
 
 
-PRECISIONS = ("auto", "fp32", "bf16")
-
-
-def resolve_precision(setting: str, arch: str, device: str = "cpu", native: bool | None = None) -> str:
-    """The `train.precision` param for one architecture: "fp32" or "bf16" ("auto": bf16
-    for ConvNets on a CPU with native bf16; `native` defaults to this machine's)."""
-    if setting != "auto":
-        return setting
-    native = native_bf16() if native is None else native
-    return "bf16" if device == "cpu" and native and is_convnet(arch) else "fp32"
-
-
 def init_model(spec: TrainSpec) -> torch.nn.Module:
     """The model of `spec` with initial weights drawn from `spec.seed` alone."""
     with torch.random.fork_rng(devices=[]):
-        torch.manual_seed(derive_seed(spec.seed, "init") % 2**63)
+        torch.manual_seed(derive_seed(spec.seed, "init"))
         return build(spec.arch, spec.hidden, **dict(spec.options))
 
 
-def normalise(train: PairSet, others: dict[str, PairSet]) -> tuple[PairSet, dict[str, PairSet]]:
+def normalise(train: PairSet, others: dict[str, PairSet]) -> tuple[PairSet, dict[str, PairSet], float]:
+    """Both standardised by `train`'s mean and std, and where the raw background (0) lands."""
     mean, std = train[0].mean(), train[0].std()
     scale = lambda s: ((s[0] - mean) / std, s[1], s[2])  # noqa: E731
-    return scale(train), {name: scale(s) for name, s in others.items()}
+    return scale(train), {name: scale(s) for name, s in others.items()}, float(-mean / std)
 
 
 def train(spec: TrainSpec, train_set: PairSet, eval_sets: dict[str, PairSet] | None = None,
@@ -127,23 +123,26 @@ def train(spec: TrainSpec, train_set: PairSet, eval_sets: dict[str, PairSet] | N
     epoch (the study's Figure 2); otherwise only at the end. `fast=False` runs the
     plain loop (see the module's docstring).
     """
-    train_set, eval_sets = normalise(train_set, eval_sets or {})
+    eval_sets = eval_sets or {}
+    background = 0.0
+    if spec.standardise:
+        train_set, eval_sets, background = normalise(train_set, eval_sets)
     move = lambda s: tuple(t.to(device) for t in s)  # noqa: E731
     train_set, eval_sets = move(train_set), {k: move(v) for k, v in eval_sets.items()}
     model = init_model(spec).to(device)
-    lam = spec.lam if has_aux(spec.arch) else 0.0
     if fast:
         tune_allocator()
         optimizer = FusedAdam(fast_layout(model).parameters(), lr=spec.lr)
     else:
         optimizer = torch.optim.Adam(model.parameters(), lr=spec.lr)
-    batches = torch.Generator().manual_seed(derive_seed(spec.seed, "batches") % 2**63)
+    batches = torch.Generator().manual_seed(derive_seed(spec.seed, "batches"))
+    augmenting = augment.active(dict(spec.augment))
+    warps = torch.Generator().manual_seed(derive_seed(spec.seed, "augment"))
     x, target, classes = train_set
     n = len(x)
 
     scored = {"train": train_set, **eval_sets}
-    low_precision = torch.autocast(torch.device(device).type, dtype=torch.bfloat16,
-                                   enabled=spec.precision == "bf16")
+    low_precision = autocast(spec.precision, device)
 
     def score(epoch: int) -> dict[str, float]:
         row = {"epoch": epoch}
@@ -157,9 +156,12 @@ def train(spec: TrainSpec, train_set: PairSet, eval_sets: dict[str, PairSet] | N
         order = torch.randperm(n, generator=batches).to(device)
         for start in range(0, n, spec.batch_size):
             idx = order[start:start + spec.batch_size]
+            xb, tb, cb = x[idx], target[idx], classes[idx]
+            if augmenting:
+                xb, tb, cb = augment.augment(xb, cb, warps, background, dict(spec.augment))
             with low_precision:
-                out = model(x[idx])
-            loss = loss_fn(out, target[idx], classes[idx], lam)
+                out = model(xb)
+            loss = loss_fn(out, tb, cb, spec.lam)
             if not math.isfinite(loss.item()):
                 diverged = True
                 break

@@ -14,27 +14,34 @@ import subprocess
 import sys
 from pathlib import Path
 
-
 from digitcmp.errors import UserError
-from digitcmp.extras import EXTRAS
-from digitcmp.models import ARCHITECTURES
-from digitcmp_report import paired_change, paired_change_text
+from digitcmp.registry import NAMES
+from digitcmp.stage import results_path
+from digitcmp_report.stats import paired_change, paired_change_text
+
+
+def commit_of(revision: str) -> str:
+    """The commit `revision` names, never read as an option of git (e.g. '--output=FILE')."""
+    found = subprocess.run(["git", "rev-parse", "--verify", "--quiet", "--end-of-options", f"{revision}^{{commit}}"],
+                           capture_output=True, text=True)
+    if found.returncode != 0:
+        raise UserError(f"{revision}: not a git revision here; allowed: a commit, branch or tag")
+    return found.stdout.strip()
 
 
 def runs_at(revision: str | None) -> dict[str, dict]:
-    """metrics/runs/<arch>.json at a git revision (None: the workspace), those that exist."""
+    """Each architecture's runs JSON at a git revision (None: the workspace), those that exist."""
     runs = {}
-    for arch in ARCHITECTURES + EXTRAS:
-        path = f"metrics/runs/{arch}.json"
+    commit = commit_of(revision) if revision is not None else None
+    for arch in NAMES:
+        path = results_path("runs", arch).as_posix()
         if revision is None:
             if Path(path).is_file():
                 runs[arch] = json.loads(Path(path).read_text())
             continue
-        shown = subprocess.run(["git", "show", f"{revision}:{path}"], capture_output=True, text=True)
+        shown = subprocess.run(["git", "show", f"{commit}:{path}"], capture_output=True, text=True)
         if shown.returncode == 0:
             runs[arch] = json.loads(shown.stdout)
-        elif "invalid object name" in shown.stderr or "unknown revision" in shown.stderr:
-            raise UserError(f"{revision}: not a git revision here; allowed: a commit, branch or tag")
     return runs
 
 
@@ -43,7 +50,7 @@ def main(argv: list[str]) -> None:
         raise UserError("usage: compare_runs.py BASELINE [CANDIDATE]; allowed: one or two git revisions")
     before, after = runs_at(argv[0]), runs_at(argv[1] if len(argv) == 2 else None)
     table = paired_change(before, after)
-    if table.empty:
+    if not table:
         raise UserError(f"no architecture has metrics/runs in both {argv[0]} and the candidate")
     print(paired_change_text(table))
 

@@ -5,20 +5,26 @@ Reads params: data.seed, train.curve_epochs, train.batch_size, train.val_fractio
 train.device. Reads metrics/runs/*.json and the winner's metrics/search JSON.
 """
 
-from digitcmp import params as P
-from digitcmp.stage import run_stage
+import math
+
+from digitcmp import bounds, params as P
 from digitcmp.errors import UserError
 from digitcmp.files import check_writable, csv_text, dumps_json, read_output, write_all
 from digitcmp.models import ARCHITECTURES
 from digitcmp.search import best_architecture, curve
+from digitcmp.stage import results_path, run_stage, stage_of
 
 
 def main(argv: list[str]) -> None:
     params = P.load()
-    runs = {arch: read_output(f"metrics/runs/{arch}.json", {"mean": (int, float)}, f"dvc repro study@{arch}")
+    train = params["train"]
+    bounds.check_device(train["device"])
+    bounds.check_steps("curve", train["curve_epochs"] * math.ceil(params["data"]["n_pairs"] / train["batch_size"]),
+                       f"train.curve_epochs {train['curve_epochs']}")
+    runs = {arch: read_output(results_path("runs", arch), {"mean": (int, float)}, f"dvc repro {stage_of(arch)}")
             for arch in ARCHITECTURES}
     arch = best_architecture(runs)
-    path, remedy = f"metrics/search/{arch}.json", f"dvc repro study@{arch}"
+    path, remedy = results_path("search", arch), f"dvc repro {stage_of(arch)}"
     best = read_output(path, {"best": dict}, remedy)["best"]
     if not (isinstance(best.get("lr"), (int, float)) and isinstance(best.get("hidden"), int)):
         raise UserError(f"{path}: best is {str(best)[:60]}, not a grid point; run `{remedy}`")

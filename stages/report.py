@@ -1,28 +1,29 @@
-"""Stage `report`: Table 2 beside the study's, t-tests, figures → results.md,
-metrics/summary.json, plots/*.csv and plots/*.png (see `digitcmp_report`).
+"""Stage `report`: Table 2 beside the study's, t-tests, figures → results.md and its data
+(metrics/results.json), the declared metrics (metrics/summary.json: means, stds, best),
+plots/*.csv and plots/*.png (see `digitcmp_report.build`).
 
-Reads params: data.source, data.n_pairs, data.seed, train.epochs, train.batch_size,
-train.val_fraction, train.repeats (for the example pairs and the protocol's description;
+Reads params: extras (which architectures beyond the study get rows of their own below
+Table 2), data.source, data.n_pairs, data.seed, train.epochs, train.batch_size,
+train.val_fraction, train.repeats, train.standardise (for the example pairs and the protocol's description;
 the grid's values are read from metrics/search, so that only the searches depend on them).
-Reads metrics/runs/*.json, metrics/search/*.json, metrics/curve.json, plots/curve.csv
-and data/prepared (the example pairs: the first 16 of the grid search's draw).
-
-    python stages/report.py [EXTRA_ARCH ...]
-
-Architectures beyond the study's 16 are named on the command line (dvc.yaml lists them
-with their metrics/runs files as deps) and get rows of their own below Table 2; their
-grid search, if any, is read from metrics/search.
+Reads every architecture's search and runs JSON (`digitcmp.stage.results_path`),
+metrics/curve.json, plots/curve.csv, data/prepared (the example pairs: the first 16
+of the grid search's draw) and, when it is there, experiments/study_conditions.json (the
+sixteen under the study's conditions, `python -m scripts.conditions`).
 """
 
 from pathlib import Path
 
 from digitcmp import params as P
-import digitcmp_report as report
-from digitcmp.stage import run_stage
 from digitcmp.data import load_prepared, make_pairs
 from digitcmp.errors import UserError
-from digitcmp.files import read_output, write_all
+from digitcmp.files import read_json, read_output, write_all
 from digitcmp.models import ARCHITECTURES
+from digitcmp.stage import results_path, run_stage, stage_of
+from digitcmp_report.build import build_report
+from digitcmp_report.gap import CONDITIONS_FILE
+from digitcmp_report.markdown import Protocol
+from digitcmp_report.tables import grid_axes
 
 N_EXAMPLE_PAIRS = 16
 
@@ -34,21 +35,34 @@ def example_pairs(directory: str, data: dict):
     return x.numpy(), classes.numpy(), target.numpy()
 
 
+# What the report reads of each search and runs JSON: checked, so that a missing or
+# damaged file is one line naming it and the stage that writes it.
+REQUIRED = {
+    "runs": {"mean": (int, float), "std": (int, float), "test_acc": list, "train_acc": list, "lr": (int, float),
+             "hidden": int},
+    "search": {"grid": list, "best": dict},
+}
+
+
+def read_results(kind: str, archs: list[str]) -> dict[str, dict]:
+    """`kind` ("runs" or "search") of each of `archs`; a missing or damaged file is a UserError naming it."""
+    return {a: read_output(results_path(kind, a), REQUIRED[kind], f"dvc repro {stage_of(a)}") for a in archs}
+
+
 def main(argv: list[str]) -> None:
     params = P.load()
     data, train = params["data"], params["train"]
-    extras = list(dict.fromkeys(a for a in argv if a not in ARCHITECTURES))
-    runs = report.load_results("metrics/runs", list(ARCHITECTURES) + extras)
-    searches = report.load_results("metrics/search", ARCHITECTURES)
-    searches |= report.load_results("metrics/search", [a for a in extras if Path(f"metrics/search/{a}.json").is_file()])
+    extras = list(params["extras"])
+    runs, searches = (read_results(kind, list(ARCHITECTURES) + extras) for kind in ("runs", "search"))
     if not Path("plots/curve.csv").is_file():
         raise UserError("plots/curve.csv is missing; run `dvc repro curve` first")
-    protocol = report.Protocol(data["source"], data["n_pairs"], data["seed"], train["epochs"], train["batch_size"],
-                               train["val_fraction"], train["repeats"],
-                               *report.grid_axes({a: searches[a] for a in ARCHITECTURES}))
+    protocol = Protocol(data["source"], data["n_pairs"], data["seed"], train["epochs"], train["batch_size"],
+                        train["val_fraction"], train["repeats"], *grid_axes({a: searches[a] for a in ARCHITECTURES}),
+                        train["standardise"])
+    conditions = read_json(CONDITIONS_FILE) if Path(CONDITIONS_FILE).is_file() else None
     curve = read_output("metrics/curve.json", {"arch": str}, "dvc repro curve")
-    outputs = report.build_report(runs, searches, protocol, Path("plots/curve.csv").read_text(), curve,
-                                  example_pairs("data/prepared", data), extras=extras)
+    outputs = build_report(runs, searches, protocol, Path("plots/curve.csv").read_text(), curve,
+                           example_pairs("data/prepared", data), extras=extras, conditions=conditions, params=params)
     write_all(outputs)
 
 

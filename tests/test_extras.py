@@ -6,27 +6,30 @@ import pytest
 import torch
 import yaml
 
-from digitcmp import extras
+from digitcmp import augment
 from digitcmp import params as P
+from digitcmp import registry
 from digitcmp.errors import UserError
+from digitcmp.extras import ACTIVATIONS
+from digitcmp.extras.probcmp_conv import log_p_leq
 from digitcmp.fast import fast_layout
-from digitcmp.models import ARCHITECTURES, build, has_aux
+from digitcmp.models import ARCHITECTURES
+from digitcmp.registry import EXTRAS, build
 from digitcmp.train import TrainSpec, train
 
 # every extra with each value of each of its options (one option varied at a time)
-CASES = [(name, {}) for name in extras.EXTRAS] + [
+CASES = [(name, {}) for name in EXTRAS] + [
     (name, {key: value})
-    for name, defaults in extras.OPTIONS.items()
-    for key, values in {"activation": list(extras.ACTIVATIONS), "dropout": [0.0, 0.5],
-                        "batchnorm": [False], "depth": [1, 2], "width": [4, 8]}.items() if key in defaults
+    for name in EXTRAS
+    for key, values in {"activation": list(ACTIVATIONS), "dropout": [0.0, 0.5],
+                        "batchnorm": [False], "depth": [1, 2], "width": [4, 8]}.items() if key in registry.options(name)
     for value in values
 ]
 
 
 def test_extras_are_apart_from_the_sixteen():
-    assert not set(extras.EXTRAS) & set(ARCHITECTURES)
-    assert set(extras.OPTIONS) == set(extras.EXTRAS)
-    assert all(has_aux(name) for name in extras.EXTRAS)
+    assert EXTRAS and not set(EXTRAS) & set(ARCHITECTURES)
+    assert all(registry.uses_lambda(name) for name in EXTRAS)
 
 
 @pytest.mark.parametrize("name,options", CASES, ids=lambda c: str(c))
@@ -49,21 +52,21 @@ def test_probability_comparator_matches_brute_force():
     p1, p2 = d1.softmax(1), d2.softmax(1)
     brute = torch.tensor([sum(p1[n, i] * p2[n, j] for i, j in itertools.product(range(10), repeat=2) if i <= j)
                           for n in range(5)])
-    logits = extras.log_p_leq(d1, d2)
+    logits = log_p_leq(d1, d2)
     assert torch.allclose(logits[:, 1].exp(), brute, atol=1e-6)
     assert torch.allclose(logits.exp().sum(1), torch.ones(5), atol=1e-6)  # already log-probabilities
     # confident digits: a clear 2 vs a clear 7 gives P(2 ≤ 7) ≈ 1 with finite logits both ways
     sure = torch.full((1, 10), -50.0)
     a, b = sure.clone(), sure.clone()
     a[0, 2], b[0, 7] = 50.0, 50.0
-    assert extras.log_p_leq(a, b).argmax(1).item() == 1 and extras.log_p_leq(b, a).argmax(1).item() == 0
-    assert torch.isfinite(extras.log_p_leq(a, b)).all()
+    assert log_p_leq(a, b).argmax(1).item() == 1 and log_p_leq(b, a).argmax(1).item() == 0
+    assert torch.isfinite(log_p_leq(a, b)).all()
 
 
 def test_probcmp_main_output_is_its_digit_heads_comparison():
     model = build("probcmp_conv", 16).eval()
     out = model(torch.randn(6, 2, 14, 14))
-    assert torch.allclose(out.main, extras.log_p_leq(out.digit1, out.digit2))
+    assert torch.allclose(out.main, log_p_leq(out.digit1, out.digit2))
 
 
 @pytest.mark.parametrize("options,named", [
@@ -81,7 +84,7 @@ def test_invalid_options_are_one_line_user_errors(options, named):
     message = str(err.value)
     assert "\n" not in message and named in message and "allowed" in message
     if "activation" in options:
-        assert all(a in message for a in extras.ACTIVATIONS)
+        assert all(a in message for a in ACTIVATIONS)
 
 
 def test_probcmp_width_sets_the_channels_and_the_fast_layout_keeps_the_numbers():
@@ -97,7 +100,7 @@ def test_probcmp_width_sets_the_channels_and_the_fast_layout_keeps_the_numbers()
 
 
 def test_study_architectures_take_no_options():
-    with pytest.raises(UserError, match="no options"):
+    with pytest.raises(UserError, match="unknown option 'dropout'; allowed: none"):
         build("conv2_sharing_aux", 16, dropout=0.5)
 
 
@@ -119,17 +122,44 @@ ROOT = Path(__file__).resolve().parents[1]
 
 
 def test_params_extras_grids_build():
-    """Every grid point of params.yaml's extras: names an extra and valid options."""
+    """Every grid point of params.yaml's extras: names an extra and valid options (the
+    augmentation's options are the training's, not the architecture's)."""
     grids = P.load(ROOT / "params.yaml")["extras"]
-    assert set(grids) == set(extras.EXTRAS)
+    assert set(grids) == set(EXTRAS)
     for name, grid in grids.items():
-        axes = {k: v for k, v in grid.items() if k not in ("lr", "hidden", "lambda")}
+        axes = {k: v for k, v in grid.items() if k not in ("lr", "hidden", "lambda", *augment.OPTIONS)}
         for hidden in grid["hidden"]:
             for values in itertools.product(*axes.values()):
                 build(name, hidden, **dict(zip(axes, values)))
 
 
-def test_dense_profile_has_the_three_axes():
+def test_dense_profile_has_the_three_axes_and_keeps_the_study_grid():
+    """Denser, never narrower: every value of the study's grid stays, so no value is dropped on any result."""
     dense = yaml.safe_load((ROOT / "params_dense.yaml").read_text())
+    study = yaml.safe_load((ROOT / "params.yaml").read_text())
     assert set(dense) == {"lr", "hidden", "lambda"}
     assert all(isinstance(v, list) and len(v) >= 5 for v in dense.values())
+    assert all(set(study[axis]) <= set(dense[axis]) for axis in dense)
+
+
+def test_deepmlp_grid_is_conv2s_and_its_heads_are_conv2s():
+    """The depth-or-convolution comparison differs in the branch alone: same grid as the
+    study's conv2_sharing_aux (params.yaml's top-level axes), same main and aux heads."""
+    params = P.load(ROOT / "params.yaml")
+    grid = params["extras"]["deepmlp_sharing_aux"]
+    assert all(grid[axis] == params[axis] for axis in ("lr", "hidden", "lambda"))
+    mlp, conv = registry.build("deepmlp_sharing_aux", 100), registry.build("conv2_sharing_aux", 100)
+    shapes = lambda m: [tuple(p.shape) for p in m.parameters()]  # noqa: E731
+    assert shapes(mlp.head) == shapes(conv.head)  # Linear(1024, 100) · ReLU · Linear(100, 2)
+    assert shapes(mlp.digit_head) == shapes(conv.aux_heads)  # Linear(512, 10)
+    assert not any(isinstance(m, torch.nn.Conv2d) for m in mlp.modules())
+    assert sum(isinstance(m, torch.nn.Linear) for m in mlp.branch.modules()) == 4
+
+
+def test_probcmp_augment_is_probcmp_conv_trained_on_augmented_pairs():
+    params = P.load(ROOT / "params.yaml")["extras"]
+    augmented, plain = params["probcmp_augment"], params["probcmp_conv"]
+    assert {k: v for k, v in augmented.items() if k not in augment.OPTIONS} == plain
+    assert any(v != [augment.OPTIONS[k].default] for k, v in augmented.items() if k in augment.OPTIONS)
+    a, b = registry.build("probcmp_augment", 8, width=4), registry.build("probcmp_conv", 8, width=4)
+    assert [p.shape for p in a.parameters()] == [p.shape for p in b.parameters()]

@@ -10,9 +10,10 @@ import torch
 
 from digitcmp.fast import FusedAdam, fast_layout
 from bench.flops import forward_flops
-from digitcmp.extras import EXTRAS
-from digitcmp.models import ARCHITECTURES, build, is_convnet
-from digitcmp.train import TrainSpec, loss_fn, resolve_precision, train
+from digitcmp.models import ARCHITECTURES
+from digitcmp.precision import resolve_precision
+from digitcmp.registry import EXTRAS, Facts, build, facts
+from digitcmp.train import TrainSpec, loss_fn, train
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -94,7 +95,7 @@ def test_plain_path_is_deterministic(pairs1000):
     ("auto", "probcmp_conv", "cpu", True, "bf16"),
     ("auto", "mlp_sharing_aux", "cpu", True, "fp32"),  # slower in bf16
     ("auto", "deepmlp_sharing_aux", "cpu", True, "fp32"),
-    ("auto", "conv2_sharing_aux", "cpu", False, "fp32"),  # emulated bf16: 10x slower
+    ("auto", "conv2_sharing_aux", "cpu", False, "fp32"),  # emulated bf16: much slower
     ("auto", "conv2_sharing_aux", "cuda", True, "fp32"),
 ])
 def test_resolve_precision(setting, arch, device, native, expected):
@@ -102,9 +103,14 @@ def test_resolve_precision(setting, arch, device, native, expected):
 
 
 @pytest.mark.parametrize("arch", ARCHITECTURES + EXTRAS)
-def test_is_convnet_matches_the_built_model(arch):
-    model = build(arch, 8)
-    assert is_convnet(arch) == any(isinstance(m, torch.nn.Conv2d) for m in model.modules())
+def test_facts_match_the_built_model(arch):
+    model = build(arch, 32)
+    assert facts(arch).convolutional == any(isinstance(m, torch.nn.Conv2d) for m in model.modules())
+    out = model(torch.zeros(2, 2, 14, 14))
+    assert facts(arch).aux == (out.digit1 is not None)
+    if arch in ARCHITECTURES:
+        family, sharing, aux = arch.split("_")
+        assert facts(arch) == Facts(family, sharing == "sharing", aux == "aux", family in ("conv1", "conv2"))
 
 
 @pytest.mark.parametrize("arch", ["conv2_sharing_aux", "probcmp_conv"])

@@ -10,17 +10,22 @@ import sys
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import pytest
 import yaml
 from scipy import stats
 
-import digitcmp_report as report
 from digitcmp.errors import UserError
-from digitcmp.models import ARCHITECTURES, FAMILIES, has_aux
+from digitcmp.layers import describe_layers
+from digitcmp.models import ARCHITECTURES, FAMILIES
+from digitcmp.registry import build, uses_lambda
+from digitcmp_report import markdown, stats as st, tables
+from digitcmp_report.build import OUTPUTS, build_report
+from digitcmp_report.labels import label
 from tests.dvcproject import dvc
 
 N_RUNS = 30
-PROTOCOL = report.Protocol(source="mnist5k", n_pairs=1000, seed=0, epochs=25, batch_size=100, val_fraction=0.3,
+PROTOCOL = markdown.Protocol(source="mnist5k", n_pairs=1000, seed=0, epochs=25, batch_size=100, val_fraction=0.3,
                            repeats=N_RUNS, lr=[1e-5, 1e-3, 1e-1], hidden=[50, 100, 200, 300],
                            lam=[0.25, 0.5, 0.75, 1.0])
 
@@ -28,14 +33,14 @@ PROTOCOL = report.Protocol(source="mnist5k", n_pairs=1000, seed=0, epochs=25, ba
 def synthetic_runs(seed: int = 1, archs=ARCHITECTURES) -> tuple[dict, dict]:
     """metrics/runs and metrics/search JSON as the pipeline writes them, with test
     accuracies drawn around the study's Table 2 (rounded like accuracies on 1,000 pairs)."""
-    study = report.study_table2()
+    study = tables.study_table2()
     rng = np.random.default_rng(seed)
     runs, searches = {}, {}
     for arch in archs:
         mean, std = (study.loc[arch, "mean"], study.loc[arch, "std"]) if arch in study.index else (0.8, 0.01)
         acc = np.clip(rng.normal(mean, std, N_RUNS), 0, 1).round(3).tolist()
-        lam = 0.5 if arch in ARCHITECTURES and has_aux(arch) else None
-        runs[arch] = {"arch": arch, "lr": 1e-3, "hidden": 100, "lambda": lam, "test_acc": acc,
+        lam = 0.5 if arch in ARCHITECTURES and uses_lambda(arch) else None
+        runs[arch] = {"arch": arch, "lr": 1e-3, "hidden": 100, "lambda": lam, "precision": "fp32", "test_acc": acc,
                       "train_acc": [1.0] * N_RUNS, "n_diverged": 0,
                       "mean": float(np.mean(acc)), "std": float(np.std(acc, ddof=1))}
         if lam is not None:
@@ -62,7 +67,7 @@ def pairs(n: int = 8):
 @pytest.fixture(scope="module")
 def built():
     runs, searches = synthetic_runs()
-    return runs, report.build_report(runs, searches, PROTOCOL, CURVE_CSV, CURVE_META, pairs())
+    return runs, build_report(runs, searches, PROTOCOL, CURVE_CSV, CURVE_META, pairs())
 
 
 def table_rows(markdown: str, heading: str) -> list[list[str]]:
@@ -84,8 +89,8 @@ def test_results_md_has_table2_with_ours_and_the_studys_numbers(built):
     runs, out = built
     md = out["results.md"].decode()
     rows = table_rows(md, "## Table 2")
-    study = report.study_table2()
-    assert [r[0] for r in rows] == [report.label(a) for a in ARCHITECTURES]  # all 16, the study's order
+    study = tables.study_table2()
+    assert [r[0] for r in rows] == [label(a) for a in ARCHITECTURES]  # all 16, the study's order
     for arch, row in zip(ARCHITECTURES, rows):
         acc = np.asarray(runs[arch]["test_acc"])
         assert row[1] == f"{acc.mean():.4f} ± {acc.std(ddof=1):.4f}"
@@ -95,7 +100,7 @@ def test_results_md_has_table2_with_ours_and_the_studys_numbers(built):
 
 
 def test_study_table2_is_the_papers():
-    study = report.study_table2()
+    study = tables.study_table2()
     assert list(study.index) == list(ARCHITECTURES)
     assert study.loc["conv2_sharing_aux"].tolist() == [0.8319, 0.0111]
     assert study.loc["shallow_nosharing_noaux"].tolist() == [0.7188, 0.0584]
@@ -104,13 +109,12 @@ def test_study_table2_is_the_papers():
 
 def test_t_tests_equal_a_direct_scipy_welch_on_the_stored_runs(built):
     runs, out = built
-    summary = json.loads(out["metrics/summary.json"])
-    tests = summary["tests"]
+    tests = json.loads(out["metrics/results.json"])["tests"]
     assert set(tests) == set(FAMILIES) | {"beyond"}  # beyond: the open questions (conv2 vs conv1 here)
     md = out["results.md"].decode()
     for family in FAMILIES:
-        assert set(tests[family]) == {k for k, *_ in report.COMPARISONS}
-        for key, _, _, treated, control in report.COMPARISONS:
+        assert set(tests[family]) == {k for k, *_ in tables.COMPARISONS}
+        for key, _, _, treated, control in tables.COMPARISONS:
             a = runs[f"{family}_{treated}"]["test_acc"]
             b = runs[f"{family}_{control}"]["test_acc"]
             direct = stats.ttest_ind(a, b, equal_var=False)
@@ -118,12 +122,12 @@ def test_t_tests_equal_a_direct_scipy_welch_on_the_stored_runs(built):
             assert got["p"] == pytest.approx(direct.pvalue, rel=1e-12)
             assert got["diff"] == pytest.approx(np.mean(a) - np.mean(b), abs=1e-12)
             assert got["p_paired"] == pytest.approx(stats.ttest_rel(a, b).pvalue, rel=1e-12)
-            assert got["g"] == pytest.approx(report.hedges_g(a, b), rel=1e-12)
-            row = f"| {direct.statistic:.2f} | {direct.df:.1f} | {report._p(direct.pvalue)} |"
+            assert got["g"] == pytest.approx(st.hedges_g(a, b), rel=1e-12)
+            row = f"| {direct.statistic:.2f} | {direct.df:.1f} | {markdown._p(direct.pvalue)} |"
             assert row in md  # t, df and p in results.md's significance table
-    all_p = [tests[f][k]["p"] for f in FAMILIES for k, *_ in report.COMPARISONS]
-    all_holm = [tests[f][k]["p_holm"] for f in FAMILIES for k, *_ in report.COMPARISONS]
-    assert all_holm == pytest.approx(report.holm(all_p))
+    all_p = [tests[f][k]["p"] for f in FAMILIES for k, *_ in tables.COMPARISONS]
+    all_holm = [tests[f][k]["p_holm"] for f in FAMILIES for k, *_ in tables.COMPARISONS]
+    assert all_holm == pytest.approx(st.holm(all_p))
 
 
 def test_hedges_g_by_hand():
@@ -131,38 +135,66 @@ def test_hedges_g_by_hand():
     s1, s2 = np.var(a, ddof=1), np.var(b, ddof=1)
     pooled = math.sqrt((3 * s1 + 3 * s2) / 6)
     d = (np.mean(a) - np.mean(b)) / pooled
-    assert report.hedges_g(a, b) == pytest.approx(d * (1 - 3 / (4 * 8 - 9)))
-    assert math.isnan(report.hedges_g([0.8, 0.8], [0.8, 0.8]))  # no spread: undefined, not inf
+    assert st.hedges_g(a, b) == pytest.approx(d * (1 - 3 / (4 * 8 - 9)))
+    assert math.isnan(st.hedges_g([0.8, 0.8], [0.8, 0.8]))  # no spread: undefined, not inf
 
 
 def test_holm_matches_the_textbook_example():
     # Holm (1979)-style: sorted p × (m, m-1, ...), made monotone, capped at 1; NaN ignored.
-    got = report.holm([0.01, 0.04, 0.03, 0.005, math.nan])
+    got = st.holm([0.01, 0.04, 0.03, 0.005, math.nan])
     assert got[:4] == pytest.approx([0.03, 0.06, 0.06, 0.02])
     assert math.isnan(got[4])
 
 
-def test_summary_is_flat_per_architecture_with_a_best_entry(built):
+def test_declared_metrics_are_means_stds_and_the_best_only(built):
     runs, out = built
     summary = json.loads(out["metrics/summary.json"])
-    for arch in ARCHITECTURES:
-        assert summary[arch]["mean"] == pytest.approx(np.mean(runs[arch]["test_acc"]))
-        assert summary[arch]["std"] == pytest.approx(np.std(runs[arch]["test_acc"], ddof=1))
-        assert isinstance(summary[arch]["n_diverged"], int) and isinstance(summary[arch]["hidden"], int)
-        assert summary[arch]["lambda"] == (0.5 if has_aux(arch) else None)
     best = max(ARCHITECTURES, key=lambda a: runs[a]["mean"])
-    assert summary["best"] == {"arch": best, "mean": runs[best]["mean"], "std": runs[best]["std"]}
+    assert summary.pop("best") == best
+    assert list(summary) == list(runs)  # Table 2's order, then the extras
+    for arch, entry in summary.items():
+        assert entry == {"mean": pytest.approx(np.mean(runs[arch]["test_acc"])),
+                         "std": pytest.approx(np.std(runs[arch]["test_acc"], ddof=1))}
+
+
+def test_small_p_values_print_as_numbers():
+    assert markdown._p(3.2e-7) == "3.2e-07" and markdown._p(0.01234) == "0.0123" and markdown._p(None) == "—"
+
+
+def test_accuracy_figure_bolds_tables_best_not_a_better_extra():
+    from digitcmp_report.figures import fig_accuracy
+
+    runs, searches = synthetic_runs(archs=list(ARCHITECTURES) + ["conv3_sharing_aux"])
+    runs["conv3_sharing_aux"]["mean"] = 0.99
+    table = tables.table2(runs, searches)
+    everything = pd.concat([table, tables.table2(runs, searches, ["conv3_sharing_aux"])])
+    best = tables.best_arch(table)
+    fig = fig_accuracy(everything, best)
+    bold = [t.get_text() for t in fig.axes[0].get_yticklabels() if t.get_fontweight() == "bold"]
+    assert bold == [label(best)]
+
+
+def test_results_data_has_the_hyperparameters_and_tests(built):
+    runs, out = built
+    data = json.loads(out["metrics/results.json"])
+    for arch in ARCHITECTURES:
+        assert data[arch]["mean"] == pytest.approx(np.mean(runs[arch]["test_acc"]))
+        assert isinstance(data[arch]["n_diverged"], int) and isinstance(data[arch]["hidden"], int)
+        assert data[arch]["lambda"] == (0.5 if uses_lambda(arch) else None)
+    best = max(ARCHITECTURES, key=lambda a: runs[a]["mean"])
+    assert data["best"] == {"arch": best, "mean": runs[best]["mean"], "std": runs[best]["std"]}
+    assert set(data["tests"]) >= set(FAMILIES)
 
 
 def test_every_output_is_written_and_pngs_are_byte_identical_on_rerun(built):
     runs, out = built
-    assert tuple(out) == report.OUTPUTS
+    assert tuple(out) == OUTPUTS
     for path, blob in out.items():
         if path.endswith(".png"):
             assert blob.startswith(b"\x89PNG\r\n\x1a\n")
             assert b"Software" not in blob and b"tIME" not in blob
     runs2, searches2 = synthetic_runs()
-    again = report.build_report(runs2, searches2, PROTOCOL, CURVE_CSV, CURVE_META, pairs())
+    again = build_report(runs2, searches2, PROTOCOL, CURVE_CSV, CURVE_META, pairs())
     assert again == out
 
 
@@ -170,7 +202,7 @@ def test_csv_plot_data(built):
     runs, out = built
     acc = out["plots/accuracy.csv"].decode().splitlines()
     assert acc[0] == "arch,mean,std,lo,hi,study_mean"
-    assert [ln.split(",")[0] for ln in acc[1:]] == [report.label(a) for a in ARCHITECTURES]
+    assert [ln.split(",")[0] for ln in acc[1:]] == [label(a) for a in ARCHITECTURES]
     long = out["plots/runs.csv"].decode().splitlines()
     assert long[0] == "arch,run,test_acc"
     assert len(long) == 1 + N_RUNS * len(ARCHITECTURES)
@@ -180,7 +212,7 @@ def test_csv_plot_data(built):
 def test_extras_get_their_own_rows_below_table2():
     runs, searches = synthetic_runs(archs=list(ARCHITECTURES) + ["conv3_sharing_aux"])
     runs["conv3_sharing_aux"].update(activation="tanh", dropout=0.25, **{"lambda": 0.5})  # an extra: options
-    out = report.build_report(runs, searches, PROTOCOL, CURVE_CSV, CURVE_META, pairs(),
+    out = build_report(runs, searches, PROTOCOL, CURVE_CSV, CURVE_META, pairs(),
                               extras=["conv3_sharing_aux"])
     md = out["results.md"].decode()
     assert len(table_rows(md, "## Table 2")) == 16
@@ -196,7 +228,7 @@ def test_extras_get_their_own_rows_below_table2():
 
 
 def test_best_model_layers_are_the_studys_table3():
-    rows = report.describe_layers(report.build("conv2_sharing_aux", 100))
+    rows = describe_layers(build("conv2_sharing_aux", 100))
     shapes = [(layer, shape) for _, layer, shape, _ in rows]
     assert shapes == [
         ("Conv2d", "1 × 16 × 5 × 5"), ("Conv2d", "16 × 32 × 3 × 3"), ("Conv2d", "32 × 64 × 3 × 3"),
@@ -205,12 +237,15 @@ def test_best_model_layers_are_the_studys_table3():
     ]
 
 
-def test_missing_results_name_the_architecture(tmp_path):
-    from digitcmp.errors import UserError
+def test_missing_results_name_the_files(tmp_path, monkeypatch):
+    from stages.report import read_results
 
-    (tmp_path / "mlp_sharing_aux.json").write_text("{}")
-    with pytest.raises(UserError, match="conv2_sharing_aux"):
-        report.load_results(tmp_path, ["mlp_sharing_aux", "conv2_sharing_aux"])
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "metrics/runs").mkdir(parents=True)
+    (tmp_path / "metrics/runs/mlp_sharing_aux.json").write_text("{}")
+    with pytest.raises(UserError, match=r"^metrics/runs/conv2_sharing_aux.json, metrics/extras/runs/probcmp_conv.json: missing"):
+        read_results("runs", ["mlp_sharing_aux", "conv2_sharing_aux", "probcmp_conv"])
+    assert read_results("runs", ["mlp_sharing_aux"]) == {"mlp_sharing_aux": {}}
 
 
 @pytest.mark.filterwarnings("ignore:Precision loss:RuntimeWarning")
@@ -220,11 +255,11 @@ def test_nan_statistics_become_null_not_invalid_json():
     runs["mlp_nosharing_aux"]["test_acc"] = [0.75] * N_RUNS  # t and p are undefined
     for arch in ("mlp_sharing_aux", "mlp_nosharing_aux"):
         runs[arch].update(mean=0.75, std=0.0)
-    table, tests = report.table2(runs, searches), report.comparisons(runs)
-    summary = report.summary(table, tests)
-    json.dumps(summary, allow_nan=False)
-    assert summary["tests"]["mlp"]["sharing_vs_nosharing_aux"]["p"] is None
-    assert not re.search(r"\bnan\b", report.tests_markdown(tests), re.IGNORECASE)
+    table, tests = tables.table2(runs, searches), tables.comparisons(runs)
+    data = tables.results(table, tests)
+    json.dumps(data, allow_nan=False)
+    assert data["tests"]["mlp"]["sharing_vs_nosharing_aux"]["p"] is None
+    assert not re.search(r"\bnan\b", markdown.tests_markdown(tests), re.IGNORECASE)
 
 
 def test_markdown_has_no_nan_text(built):
@@ -258,7 +293,7 @@ def plot_files(plots: list) -> set[str]:
 
 def test_every_declared_plot_is_a_report_or_curve_output():
     files = plot_files(declared_plots())
-    assert files <= set(report.OUTPUTS) | {"plots/curve.csv"}
+    assert files <= set(OUTPUTS) | {"plots/curve.csv"}
     assert {"plots/accuracy.png", "plots/boxplot.png", "plots/curve.png", "plots/pairs.png",
             "plots/accuracy.csv", "plots/runs.csv", "plots/curve.csv"} <= files
 
@@ -282,14 +317,11 @@ def check_offline_page(page_dir: Path, plots: list, revisions: int = 1) -> None:
 
 def test_dvc_plots_show_page_loads_no_script_from_the_network(tmp_path, built):
     _, out = built
-    page_template = ROOT / "build" / "dvc_plots_page.html"
-    assert page_template.is_file(), "run `make setup`: it builds the offline plots page"
     env = {**os.environ, "DVC_NO_ANALYTICS": "1"}
     subprocess.run([DVC, "init", "--no-scm", "-q"], cwd=tmp_path, check=True, env=env)
-    # A throwaway project with our config, templates and plots, and the report's outputs.
-    config = (ROOT / ".dvc" / "config").read_text()
-    assert "html_template = ../build/dvc_plots_page.html" in config
-    (tmp_path / ".dvc" / "config").write_text(config.replace("../build/dvc_plots_page.html", str(page_template)))
+    # A throwaway project with our config, templates, committed page and plots, and the report's outputs.
+    for name in (".dvc/config", ".dvc/plots_page.html"):
+        shutil.copy(ROOT / name, tmp_path / name)
     shutil.copytree(ROOT / ".dvc" / "plots", tmp_path / ".dvc" / "plots")
     plots = declared_plots()
     (tmp_path / "dvc.yaml").write_text(yaml.safe_dump({"plots": plots}, allow_unicode=True))
@@ -309,23 +341,22 @@ def test_dvc_plots_show_page_loads_no_script_from_the_network(tmp_path, built):
 def test_tiny_repro_writes_every_declared_plot_and_table2(base_run):
     base, output = base_run
     assert "Running stage 'report'" in output
-    for path in plot_files(declared_plots()) | set(report.OUTPUTS):
+    for path in plot_files(declared_plots()) | set(OUTPUTS):
         assert (base / path).is_file(), path
     md = (base / "results.md").read_text()
     assert len(table_rows(md, "## Table 2")) == 16
-    summary = json.loads((base / "metrics/summary.json").read_text())
+    data = json.loads((base / "metrics/results.json").read_text())
     for family in FAMILIES:  # the stored runs, tested directly
-        for key, _, _, treated, control in report.COMPARISONS:
+        for key, _, _, treated, control in tables.COMPARISONS:
             a = json.loads((base / f"metrics/runs/{family}_{treated}.json").read_text())["test_acc"]
             b = json.loads((base / f"metrics/runs/{family}_{control}.json").read_text())["test_acc"]
             p = stats.ttest_ind(a, b, equal_var=False).pvalue
-            got = summary["tests"][family][key]["p"]
+            got = data["tests"][family][key]["p"]
             assert (got is None and math.isnan(p)) or got == pytest.approx(p, rel=1e-12)
 
 
 def test_tiny_repro_dvc_plots_show_works_offline(repo):
-    (repo / "build").mkdir(exist_ok=True)
-    shutil.copy(ROOT / "build" / "dvc_plots_page.html", repo / "build")  # what `make setup` builds
+    assert not (repo / "build").exists()  # nothing built: the page is committed
     out = dvc(repo, "plots", "show", "-o", "page")
     assert "failed" not in out.stdout + out.stderr
     check_offline_page(repo / "page", declared_plots())
@@ -338,19 +369,17 @@ def test_tiny_repro_dvc_plots_show_works_offline(repo):
 def test_open_questions_are_welch_and_paired_tests_with_an_answer():
     from scipy import stats
 
-    import digitcmp_report as report
-
     rng = np.random.default_rng(0)
     means = {"conv2_sharing_aux": 0.87, "deepmlp_sharing_aux": 0.8695, "mlp_sharing_aux": 0.84,
              "conv1_sharing_aux": 0.86}
     runs = {a: {"test_acc": list(rng.normal(m, 0.01, 30))} for a, m in means.items()}
-    qs = report.questions(runs)
+    qs = tables.questions(runs)
     assert list(qs["test"]) == ["convolution", "depth_mlp", "depth_conv"]  # no extras without runs
     for _, row in qs.iterrows():
         a, b = runs[row["a"]]["test_acc"], runs[row["b"]]["test_acc"]
         assert row["p"] == pytest.approx(stats.ttest_ind(a, b, equal_var=False).pvalue)
         assert row["p_paired"] == pytest.approx(stats.ttest_rel(a, b).pvalue)
-    text = report.questions_markdown(qs)
+    text = markdown.questions_markdown(qs)
     assert "**Depth or convolution?**" in text and "depth explains it" in text
 
 
@@ -361,14 +390,14 @@ def test_paired_change_sees_a_shift_that_the_spread_hides():
     winner = {"lr": 1e-3, "hidden": 100, "lambda": None}
     before = {"a": {"test_acc": base.tolist(), **winner}, "b": {"test_acc": base.tolist(), **winner}}
     after = {"a": {"test_acc": shifted.tolist(), **winner}, "b": {"test_acc": base.tolist(), **winner, "hidden": 50}}
-    table = report.paired_change(before, after)
-    assert list(table.index) == ["a", "b", "all"]
-    assert table.loc["a", "p"] < 1e-6 and 0.002 < table.loc["a", "diff"] < 0.004
-    assert report.welch(shifted, base)["p"] > 0.05  # unpaired, the same shift is lost in the spread
-    assert table.loc["b", "diff"] == 0 and math.isnan(table.loc["b", "p"])
-    assert table.loc["a", "same_winner"] and not table.loc["b", "same_winner"] and not table.loc["all", "same_winner"]
+    table = st.paired_change(before, after)
+    assert list(table) == ["a", "b", "all"]
+    assert table["a"]["p"] < 1e-6 and 0.002 < table["a"]["diff"] < 0.004
+    assert st.welch(shifted, base)["p"] > 0.05  # unpaired, the same shift is lost in the spread
+    assert table["b"]["diff"] == 0 and math.isnan(table["b"]["p"])
+    assert table["a"]["same_winner"] and not table["b"]["same_winner"] and not table["all"]["same_winner"]
 
 
 def test_paired_change_needs_equally_many_runs():
     with pytest.raises(UserError, match="a: 3 runs before, 2 after"):
-        report.paired_change({"a": {"test_acc": [0.8, 0.9, 0.85]}}, {"a": {"test_acc": [0.8, 0.9]}})
+        st.paired_change({"a": {"test_acc": [0.8, 0.9, 0.85]}}, {"a": {"test_acc": [0.8, 0.9]}})

@@ -1,0 +1,94 @@
+"""Architectures beyond the study's sixteen, one module each, and the parts they share.
+
+Each module of this package registers its architectures with a module-level `REGISTER`
+(name → `digitcmp.models.Entry`), which `digitcmp.registry` collects: adding an
+architecture is one module here and its grid under `extras:` in params.yaml.
+
+The extras here return `Output(main, digit1, digit2)` like `models.PairNet`, have digit
+heads (`aux`), so `train.train` uses them unchanged with the loss main + λ·(aux₁ + aux₂),
+and share one branch between the two digits (`SharedNet`). Their options are keyword
+arguments of their builder, each with a default and a rule (`digitcmp.models.Option`).
+"""
+
+import torch
+from torch import nn
+
+from digitcmp.models import Option, Output
+
+ACTIVATIONS = {"relu": nn.ReLU, "leaky_relu": nn.LeakyReLU, "tanh": nn.Tanh, "sigmoid": nn.Sigmoid}
+
+
+
+
+def activation(default: str = "relu") -> Option:
+    return Option(default, lambda v: isinstance(v, str) and v in ACTIVATIONS, ", ".join(ACTIVATIONS))
+
+
+def dropout(default: float = 0.0) -> Option:
+    return Option(default, lambda v: isinstance(v, (int, float)) and not isinstance(v, bool) and 0.0 <= v < 1.0,
+                  "a number in [0, 1)")
+
+
+def positive_int(default: int, high: int = 1024) -> Option:
+    """An integer option with an upper bound, so that no value makes a model too large to
+    even price (digitcmp.bounds counts models of width 1 to 3 at the option's value)."""
+    return Option(default, lambda v: isinstance(v, int) and not isinstance(v, bool) and 1 <= v <= high,
+                  f"an integer from 1 to {high}")
+
+
+def flag(default: bool) -> Option:
+    return Option(default, lambda v: isinstance(v, bool), "true, false")
+
+
+class SeededDropout(nn.Module):
+    """Dropout whose masks come from its own generator, seeded when the model is built.
+
+    `train.train` seeds the initial weights (the model is built inside a seeded
+    `fork_rng`) but not the training loop, so `nn.Dropout` would draw its masks from
+    global RNG state and break "same spec and data → same numbers". The seed is drawn
+    whatever `p` is, so the dropout axis of a grid leaves the initial weights alone.
+    """
+
+    def __init__(self, p: float):
+        super().__init__()
+        self.p = p
+        self.seed = int(torch.randint(2**62, ()))
+        self._gen: torch.Generator | None = None
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if not self.training or self.p == 0.0:
+            return x
+        if self._gen is None or self._gen.device != x.device:
+            self._gen = torch.Generator(device=x.device).manual_seed(self.seed)
+        keep = torch.rand(x.shape, generator=self._gen, device=x.device) >= self.p
+        return x * keep / (1.0 - self.p)
+
+    def extra_repr(self) -> str:
+        return f"p={self.p}"
+
+
+def fc_head(inputs: int, hidden: int, act: type[nn.Module], p: float) -> nn.Sequential:
+    """conv2's main head (inputs → hidden → 2) with a choice of activation and dropout."""
+    return nn.Sequential(nn.Linear(inputs, hidden), act(), SeededDropout(p), nn.Linear(hidden, 2))
+
+
+class SharedNet(nn.Module):
+    """One branch and one digit head for both digits; the main output from `compare`:
+    a head on the concatenated features (as PairNet), or, when `head` is a function of
+    the two digit logits (`exact=True`), that function."""
+
+    sharing, aux = True, True
+
+    def __init__(self, branch: nn.Module, features: int, head, exact: bool = False):
+        super().__init__()
+        self.branch, self.exact = branch, exact
+        self.digit_head = nn.Linear(features, 10)
+        self.head = head
+
+    def forward(self, x: torch.Tensor) -> Output:
+        n = x.shape[0]
+        f = self.branch(x.reshape(2 * n, 1, 14, 14))
+        d = self.digit_head(f).float().view(n, 2, 10)  # fp32 under bf16 autocast too (exact heads sum logs)
+        d1, d2 = d[:, 0], d[:, 1]
+        main = self.head(d1, d2) if self.exact else self.head(f.view(n, -1))
+        return Output(main, d1, d2)

@@ -1,0 +1,93 @@
+"""Every architecture by name: the study's sixteen (`digitcmp.models`) and the extras
+(one module each in `digitcmp.extras`, found by listing that package).
+
+Each module registers its architectures in a module-level `REGISTER` (name → Entry:
+builder, family, options). What an architecture is beyond that, whether one branch
+serves both digits, whether it has digit heads (and so whether λ applies), whether it
+convolves, is read off a built model (`facts`), never listed by hand.
+"""
+
+import functools
+import importlib
+import pkgutil
+from dataclasses import dataclass
+
+import torch
+from torch import nn
+
+from digitcmp import extras, models
+from digitcmp.errors import UserError
+from digitcmp.models import Entry, Option
+
+
+def _collect() -> dict[str, Entry]:
+    found = dict(models.REGISTER)
+    for info in sorted(pkgutil.iter_modules(extras.__path__), key=lambda i: i.name):
+        module = importlib.import_module(f"{extras.__name__}.{info.name}")
+        for name, entry in getattr(module, "REGISTER", {}).items():
+            if name in found:
+                raise ValueError(f"{name}: registered twice (again in {module.__name__})")
+            found[name] = entry
+    return found
+
+
+ENTRIES = _collect()
+STUDY = models.ARCHITECTURES  # Table 2's sixteen, in its order
+EXTRAS = tuple(name for name in ENTRIES if name not in STUDY)  # beyond the study, by module name
+NAMES = STUDY + EXTRAS
+
+
+@dataclass(frozen=True)
+class Facts:
+    family: str
+    sharing: bool  # one branch (and digit head) serves both digits
+    aux: bool  # digit heads, so the loss main + λ·(aux₁ + aux₂) applies
+    convolutional: bool  # has a Conv2d (where bf16 can pay off, see digitcmp.precision)
+
+
+def entry(name: str) -> Entry:
+    if name not in ENTRIES:
+        raise UserError(f"architecture: {name!r} is not allowed; allowed: {', '.join(NAMES)}")
+    return ENTRIES[name]
+
+
+def options(name: str) -> dict[str, Option]:
+    """The options `name` takes (option → Option); the study's sixteen take none."""
+    return dict(entry(name).options)
+
+
+def check_options(name: str, given: dict) -> dict:
+    """`given` completed with defaults; an unknown key or bad value is a one-line UserError."""
+    allowed = options(name)
+    unknown = sorted(set(given) - set(allowed))
+    if unknown:
+        what = ", ".join(allowed) or "none (options are for the extras)"
+        raise UserError(f"{name}: unknown option {unknown[0]!r}; allowed: {what}")
+    for key, value in given.items():
+        if not allowed[key].check(value):
+            raise UserError(f"{name}: {key} {value!r} is not allowed; allowed: {allowed[key].allowed}")
+    return {key: given.get(key, option.default) for key, option in allowed.items()}
+
+
+def build(name: str, hidden: int, **given) -> nn.Module:
+    """The architecture `name` with `hidden` units and options `given`; weights from torch's
+    global RNG (callers seed it, see `digitcmp.train`)."""
+    if not isinstance(hidden, int) or isinstance(hidden, bool) or hidden < 1:
+        raise UserError(f"hidden: {hidden!r} is not allowed; allowed: an integer >= 1")
+    found = entry(name)
+    return found.build(hidden, **check_options(name, given))
+
+
+@functools.cache
+def facts(name: str) -> Facts:
+    """What `name` is, read off a small built model (global RNG state left alone)."""
+    with torch.random.fork_rng(devices=[]):
+        model = build(name, 8)
+    return Facts(entry(name).family, bool(model.sharing), bool(model.aux),
+                 any(isinstance(m, nn.Conv2d) for m in model.modules()))
+
+
+def uses_lambda(name: str) -> bool:
+    """Whether λ (the aux-loss weight) applies to `name`: it has digit heads. The one place
+    this is decided: the grid's λ axis, the loss and the reported digit accuracy follow it."""
+    return facts(name).aux
