@@ -151,7 +151,7 @@ ROWS = [
      r"error: \S+\.json: cached acc\.val .* differs from a recomputation .*DIGITCMP_CACHE=off", 2, ()),
     ("cache-verify-intact", setenv(DIGITCMP_VERIFY="9"), STUDY, None, 0, ()),
     ("cache-verify-not-a-number", setenv(DIGITCMP_VERIFY="abc"), STUDY,
-     r"error: DIGITCMP_VERIFY: 'abc' is not allowed; allowed: a whole number", 2, ()),
+     r"error: DIGITCMP_VERIFY: 'abc' is not allowed; allowed: a whole number of trainings \(0: off\)", 2, ()),
     ("cache-dir-is-a-file", lambda repo, store: (store.joinpath("f").write_text("x"),
                                                  {"DIGITCMP_CACHE": str(store / "f")})[1], STUDY,
      r"warning: \S+/f: training cache unusable \(File exists\); training without a cache.*", 0, ()),
