@@ -18,9 +18,9 @@ from pathlib import Path
 from digitcmp import params as P
 from digitcmp.data import Prepared, load_prepared, make_pairs, mean_test_overlap
 from digitcmp.errors import UserError
-from digitcmp.files import read_json, write_bytes
+from digitcmp.files import read_json, read_output, write_all
 from digitcmp.models import ARCHITECTURES
-from digitcmp.stage import results_path, run_stage
+from digitcmp.stage import results_path, run_stage, stage_of
 from digitcmp_report.build import build_report
 from digitcmp_report.gap import CONDITIONS_FILE
 from digitcmp_report.markdown import Protocol
@@ -35,12 +35,18 @@ def example_pairs(prepared: Prepared):
     return x.numpy(), classes.numpy(), target.numpy()
 
 
+# What the report reads of each search and runs JSON: checked, so that a missing or
+# damaged file is one line naming it and the stage that writes it.
+REQUIRED = {
+    "runs": {"mean": (int, float), "std": (int, float), "test_acc": list, "train_acc": list, "lr": (int, float),
+             "hidden": int},
+    "search": {"grid": list, "best": dict},
+}
+
+
 def read_results(kind: str, archs: list[str]) -> dict[str, dict]:
-    """`kind` ("runs" or "search") of each of `archs`; a missing file is a UserError naming them."""
-    missing = [str(results_path(kind, a)) for a in archs if not results_path(kind, a).is_file()]
-    if missing:
-        raise UserError(f"{', '.join(missing)}: missing; run the stages that write them (dvc repro)")
-    return {a: read_json(results_path(kind, a)) for a in archs}
+    """`kind` ("runs" or "search") of each of `archs`; a missing or damaged file is a UserError naming it."""
+    return {a: read_output(results_path(kind, a), REQUIRED[kind], f"dvc repro {stage_of(a)}") for a in archs}
 
 
 def main(argv: list[str]) -> None:
@@ -56,11 +62,10 @@ def main(argv: list[str]) -> None:
                         train["standardise"], test_overlap=mean_test_overlap(prepared.draws),
                         test_pool=len(prepared.pools.test_labels))
     conditions = read_json(CONDITIONS_FILE) if Path(CONDITIONS_FILE).is_file() else None
-    outputs = build_report(runs, searches, protocol, Path("plots/curve.csv").read_text(),
-                           read_json("metrics/curve.json"), example_pairs(prepared), extras=extras,
-                           conditions=conditions, params=params)
-    for path, blob in outputs.items():
-        write_bytes(path, blob)
+    curve = read_output("metrics/curve.json", {"arch": str}, "dvc repro curve")
+    outputs = build_report(runs, searches, protocol, Path("plots/curve.csv").read_text(), curve,
+                           example_pairs(prepared), extras=extras, conditions=conditions, params=params)
+    write_all(outputs)
 
 
 if __name__ == "__main__":
