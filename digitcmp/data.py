@@ -176,6 +176,21 @@ def generate_pair_sets(n: int, source: str = "mnist5k", seed: int = 0,
 PREPARED_ARRAYS = ("train_images", "train_labels", "test_images", "test_labels", "draws")
 
 
+def draw_all(pools: Pools, n: int, seed: int, repeats: int) -> np.ndarray:
+    """Draws 0 (the grid search's) to `repeats`: `draws[k] = [train indices, test indices]`."""
+    return np.stack([np.stack(draw_indices(pools, n, seed, k)) for k in range(repeats + 1)])
+
+
+def mean_test_overlap(draws: np.ndarray) -> float:
+    """Mean share of test images that two retrainings' test sets have in common, over
+    every pair of retraining draws (1..repeats). Each test set is 2n images of one pool,
+    so for independent draws from a pool of P the expectation is 2n/P (mnist5k at the
+    study's N = 1000: 2000/2500 = 0.8)."""
+    tests = [set(d[1].tolist()) for d in draws[1:]]
+    shares = [len(a & b) / len(a) for i, a in enumerate(tests) for b in tests[i + 1:]]
+    return float(np.mean(shares))
+
+
 def prepare_arrays(source: str, seed: int, n: int, repeats: int, root: str | Path = "data/mnist",
                    download: bool = False) -> dict[str, np.ndarray]:
     """The pools and, for the grid search (draw 0) and each retraining (draws 1..repeats),
@@ -183,7 +198,7 @@ def prepare_arrays(source: str, seed: int, n: int, repeats: int, root: str | Pat
     Indices, not images, so 31 draws cost a few hundred kB."""
     check_n_pairs(n, source)
     pools = load_pools(source, seed, root, download)
-    draws = np.stack([np.stack(draw_indices(pools, n, seed, k)) for k in range(repeats + 1)])
+    draws = draw_all(pools, n, seed, repeats)
     return {"train_images": pools.train_images, "train_labels": pools.train_labels,
             "test_images": pools.test_images, "test_labels": pools.test_labels, "draws": draws}
 

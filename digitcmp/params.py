@@ -20,7 +20,7 @@ from typing import Any
 from ruamel.yaml import YAML
 from ruamel.yaml.error import YAMLError
 
-from digitcmp import registry
+from digitcmp import augment, registry
 from digitcmp.data import SOURCES, check_n_pairs
 from digitcmp.errors import UserError
 from digitcmp.precision import PRECISIONS
@@ -82,7 +82,8 @@ SCHEMA: dict[str, Any] = {
         "workers": Rule(lambda v: v == "auto" or integer(1)(v), "'auto' (one per core) or an integer >= 1",
                         default="auto"),
         "backend": Rule(one_of(*BACKENDS), ", ".join(BACKENDS), default="fork"),
-        "precision": Rule(one_of(*PRECISIONS), ", ".join(PRECISIONS), default="auto"),
+        "precision": Rule(one_of(*PRECISIONS), ", ".join(PRECISIONS), default="fp32"),
+        "standardise": Rule(lambda v: isinstance(v, bool), "true or false", default=True),
         "device": Rule(lambda v: isinstance(v, str) and re.fullmatch(r"cpu|cuda(:[0-9]+)?", v) is not None,
                        "'cpu' or 'cuda' (or 'cuda:N')", default="cpu"),
     },
@@ -145,8 +146,9 @@ def _like(default: Any, value: Any) -> Any:
 
 def _validate_extras(raw: Any) -> dict[str, dict[str, list]]:
     """`extras:` maps each extra architecture to its grid: the axes lr, hidden, lambda
-    (rules as above; lambda only where it applies) and any of its options
-    (digitcmp.registry.options), each a list or a single value."""
+    (rules as above; lambda only where it applies), any of its options
+    (digitcmp.registry.options) and of the training pairs' augmentation
+    (digitcmp.augment.OPTIONS), each a list or a single value."""
     if raw is None:
         return {}
     if not isinstance(raw, dict):
@@ -159,7 +161,7 @@ def _validate_extras(raw: Any) -> dict[str, dict[str, list]]:
         if not isinstance(axes, dict):
             raise UserError(f"{prefix.rstrip('.')}: {axes!r} is not allowed; allowed: a mapping of grid axes")
         grid_axes = ("lr", "hidden", "lambda") if registry.uses_lambda(name) else ("lr", "hidden")
-        options = registry.options(name)
+        options = {**registry.options(name), **augment.OPTIONS}
         known = [*grid_axes, *options]
         for key in axes:
             if key not in known:

@@ -58,6 +58,12 @@ BAD = [  # (key, value, what the message must contain)
     ("train.precision", "fp16", "auto, fp32, bf16"),
     ("train.device", "tpu", "'cpu' or 'cuda'"),
     ("train.curve_epochs", 0, "an integer >= 1"),
+    ("train.standardise", "yes", "true or false"),
+    ("extras.probcmp_conv.rotate", 90, "a number of degrees from 0 to 45"),
+    ("extras.probcmp_conv.shift", [1, -1], "-1 is not allowed"),
+    ("extras.probcmp_conv.elastic", float("inf"), "a number of pixels from 0 to 2"),
+    ("extras.probcmp_conv.swap", "yes", "true, false"),
+    ("extras.probcmp_conv.rotat", 10, "unknown key (did you mean 'rotate'?)"),
     ("train.epochs", DELETE, "missing"),
     ("lamda", 0.5, "unknown key (did you mean 'lambda'?)"),
     ("train.epoch", 3, "unknown key (did you mean 'epochs'?)"),
@@ -92,7 +98,8 @@ def test_count_of_bad_inputs():
 def test_good_params_pass_and_axes_become_lists():
     params = P.validate(with_("lr", 1e-3))
     assert params["lr"] == [1e-3] and params["hidden"] == [16] and params["lambda"] == [0.5]
-    assert params["extras"]["deepmlp_sharing_aux"] == {"lr": [1e-3], "hidden": [8], "lambda": [0.5], "depth": [2]}
+    assert params["extras"]["deepmlp_sharing_aux"] == {"lr": [1e-3], "hidden": [8], "lambda": [0.5], "depth": [2],
+                                                       "width": [16]}
     assert P.load(ROOT / "params.yaml")["train"]["repeats"] == 30
 
 

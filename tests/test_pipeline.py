@@ -7,7 +7,6 @@ import shutil
 import pytest
 
 from digitcmp.models import ARCHITECTURES
-from digitcmp.precision import resolve_precision
 from tests.dvcproject import ROOT, TINY, dvc, env, ran_stages, run, write_params
 
 AUX = {a for a in ARCHITECTURES if a.endswith("_aux")}
@@ -26,7 +25,7 @@ def test_repro_writes_every_output_and_a_second_repro_runs_nothing(base_run):
         runs = json.loads((base / f"metrics/runs/{arch}.json").read_text())
         assert len(search["grid"]) == 1 and search["best"]["hidden"] == 16
         assert len(runs["test_acc"]) == 2 and 0 <= runs["mean"] <= 1
-        assert runs["precision"] == search["precision"] == resolve_precision("auto", arch)  # train.precision: auto
+        assert runs["precision"] == search["precision"] == "fp32"  # train.precision: fp32, the default
     summary = json.loads((base / "metrics/summary.json").read_text())
     assert set(ARCHITECTURES) <= set(summary)
     again = dvc(base, "repro")
@@ -43,7 +42,11 @@ def test_lambda_experiment_reruns_only_the_aux_models(repo):
         assert [p["lambda"] for p in grid] == [0.75]
     diff = json.loads(dvc(repo, "metrics", "diff", "--json").stdout)["metrics/summary.json"]
     changed = {key.split(".")[0] for key in diff if key.endswith(".mean")}
-    assert changed and changed <= AUX | {"best"}
+    assert changed and changed <= AUX
+    # What DVC shows is the means, stds and the best, nothing else: one line per changed number.
+    assert all(key == "best" or key.rsplit(".", 1)[1] in ("mean", "std") for key in diff)
+    rows = [line.split() for line in dvc(repo, "metrics", "diff").stdout.splitlines()[1:] if line.strip()]
+    assert len(rows) == len(diff) and {r[1] for r in rows} == set(diff)
 
 
 def test_lambda_list_experiment(repo):
@@ -61,7 +64,7 @@ def test_lr_is_a_dependency_of_the_sixteen_studies_only(repo):
 
 
 def test_precision_is_a_dependency_of_every_training_stage(repo):
-    write_params(repo, {**TINY, "train": {**TINY["train"], "precision": "fp32"}})
+    write_params(repo, {**TINY, "train": {**TINY["train"], "precision": "bf16"}})
     changed = set(json.loads(dvc(repo, "status", "--json").stdout))
     extras = {f"extra@{a}" for a in TINY["extras"]}
     assert changed == {f"study@{a}" for a in ARCHITECTURES} | extras | {"check", "curve"}
