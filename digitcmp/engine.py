@@ -31,14 +31,17 @@ from pathlib import Path
 import torch
 from tqdm import tqdm
 
+from digitcmp import registry
 from digitcmp.data import Prepared, load_prepared
 from digitcmp.errors import UserError
 from digitcmp.files import dumps_json, read_json, write_json
 from digitcmp.train import TrainSpec, train
 
-# The modules whose source decides a training's numbers (part of every cache key).
-TRAINING_CODE = ("augment.py", "data.py", "extras", "fast.py", "models.py", "precision.py", "registry.py", "seeds.py",
-                 "train.py")
+# The modules whose source decides every training's numbers (part of every cache key).
+# An architecture's own module (`registry.SOURCES`) counts only for that architecture, so
+# adding or editing an extra leaves the other trainings' cache entries valid.
+TRAINING_CODE = ("augment.py", "data.py", "extras/__init__.py", "fast.py", "models.py", "precision.py",
+                 "registry.py", "seeds.py", "train.py")
 DEFAULT_CACHE = Path(".cache") / "trainings"
 
 
@@ -63,18 +66,20 @@ def resolve_workers(workers: int | str) -> int:
 
 
 @functools.cache
-def code_fingerprint() -> str:
+def code_fingerprint(arch: str | None = None) -> str:
+    """The source that decides `arch`'s trainings: the shared training code and `arch`'s own
+    module (None: every architecture's), with the torch version."""
     here = Path(__file__).parent
+    own = [registry.SOURCES[arch]] if arch else sorted(set(registry.SOURCES.values()))
     h = hashlib.sha256(torch.__version__.encode())
-    for name in TRAINING_CODE:  # a directory: its modules, in name order
-        for path in sorted((here / name).rglob("*.py")) if (here / name).is_dir() else [here / name]:
-            h.update(path.read_bytes())
+    for path in dict.fromkeys([here / name for name in TRAINING_CODE] + own):
+        h.update(path.read_bytes())
     return h.hexdigest()
 
 
 def task_key(task: Task, data_fingerprint: str, device: str) -> str:
     what = dumps_json({"task": asdict(task), "data": data_fingerprint, "device": device,
-                       "code": code_fingerprint()})
+                       "code": code_fingerprint(task.spec.arch)})
     return hashlib.sha256(what.encode()).hexdigest()
 
 
