@@ -164,10 +164,10 @@ def test_small_p_values_print_as_numbers():
 def test_accuracy_figure_bolds_tables_best_not_a_better_extra():
     from digitcmp_report.figures import fig_accuracy
 
-    runs, searches = synthetic_runs(archs=list(ARCHITECTURES) + ["conv3_sharing_aux"])
-    runs["conv3_sharing_aux"]["mean"] = 0.99
+    runs, searches = synthetic_runs(archs=list(ARCHITECTURES) + ["deepmlp_sharing_aux"])
+    runs["deepmlp_sharing_aux"]["mean"] = 0.99
     table = tables.table2(runs, searches)
-    everything = pd.concat([table, tables.table2(runs, searches, ["conv3_sharing_aux"])])
+    everything = pd.concat([table, tables.table2(runs, searches, ["deepmlp_sharing_aux"])])
     best = tables.best_arch(table)
     fig = fig_accuracy(everything, best)
     bold = [t.get_text() for t in fig.axes[0].get_yticklabels() if t.get_fontweight() == "bold"]
@@ -210,21 +210,21 @@ def test_csv_plot_data(built):
 
 
 def test_extras_get_their_own_rows_below_table2():
-    runs, searches = synthetic_runs(archs=list(ARCHITECTURES) + ["conv3_sharing_aux"])
-    runs["conv3_sharing_aux"].update(activation="tanh", dropout=0.25, **{"lambda": 0.5})  # an extra: options
+    runs, searches = synthetic_runs(archs=list(ARCHITECTURES) + ["deepmlp_sharing_aux"])
+    runs["deepmlp_sharing_aux"].update(activation="tanh", dropout=0.25, **{"lambda": 0.5})  # an extra: options
     out = build_report(runs, searches, PROTOCOL, CURVE_CSV, CURVE_META, pairs(),
-                              extras=["conv3_sharing_aux"])
+                              extras=["deepmlp_sharing_aux"])
     md = out["results.md"].decode()
     assert len(table_rows(md, "## Table 2")) == 16
     extra = table_rows(md, "Beyond the study")
-    assert [r[0] for r in extra] == ["conv3_sharing_aux"]
+    assert [r[0] for r in extra] == ["deepmlp_sharing_aux"]
     assert extra[0][2] == "—"  # no study number
     hyper = table_rows(md, "## Chosen hyperparameters")
-    assert hyper[-1][:6] == ["conv3_sharing_aux", "0.001", "100", "0.5", "fp32", "activation=tanh, dropout=0.25"]
+    assert hyper[-1][:6] == ["deepmlp_sharing_aux", "0.001", "100", "0.5", "fp32", "activation=tanh, dropout=0.25"]
     assert hyper[0][5] == "—"
     summary = json.loads(out["metrics/summary.json"])
-    assert summary["conv3_sharing_aux"]["mean"] == pytest.approx(np.mean(runs["conv3_sharing_aux"]["test_acc"]))
-    assert "conv3_sharing_aux" in out["plots/runs.csv"].decode()
+    assert summary["deepmlp_sharing_aux"]["mean"] == pytest.approx(np.mean(runs["deepmlp_sharing_aux"]["test_acc"]))
+    assert "deepmlp_sharing_aux" in out["plots/runs.csv"].decode()
 
 
 def test_best_model_layers_are_the_studys_table3():
