@@ -2,9 +2,10 @@
 
 Key: a hash of everything that decides a training's result: the task (its spec, with
 the resolved precision, the draw and the split), the prepared data's fingerprint, the
-device, the torch version and the source of every module of the digitcmp package this
-process imported (the checkout's own, see digitcmp.stage), not a hand-kept list, so
-editing any module of the package makes every entry miss.
+device, the torch version and the source of every module of the checkout's own digitcmp
+package (see digitcmp.stage), not a hand-kept list, so editing any module makes every
+entry miss; the one exception: an extra architecture's own module (digitcmp/extras/<x>.py)
+counts for its own trainings only.
 
 Where: `$DIGITCMP_CACHE`, a directory or `off`. Unset or empty: when DVC runs the
 stage, `$DVC_ROOT/.cache/trainings` (DVC_ROOT is the main repository, also for
@@ -45,18 +46,33 @@ def warn(message: str) -> None:
     print(f"warning: {message}", file=sys.stderr, flush=True)
 
 
+def _architecture_module(relative: Path) -> bool:
+    """Whether a module is one extra architecture's own (`digitcmp/extras/<module>.py`)."""
+    return relative.parts[0] == "extras" and relative.name != "__init__.py"
+
+
 @functools.cache
-def code_fingerprint(package: Path = PACKAGE) -> str:
-    """The torch version and the source of every module of the digitcmp package (this one)."""
+def code_fingerprint(arch: str | None = None, package: Path = PACKAGE) -> str:
+    """The torch version and the source of every module of the digitcmp package (this one),
+    except the other extra architectures' own modules: an extra's module decides only its
+    own trainings, so adding or editing one keeps every other training's entries.
+    `arch` None: every module."""
+    from digitcmp.registry import SOURCES  # lazily: the registry builds models
+
+    own = SOURCES[arch].resolve().relative_to(PACKAGE) if arch else None
     h = hashlib.sha256(f"torch {torch.__version__}\n".encode())
     for path in sorted(package.rglob("*.py")):
-        h.update(f"{path.relative_to(package).as_posix()}\n".encode())
+        relative = path.relative_to(package)
+        if arch and _architecture_module(relative) and relative != own:
+            continue
+        h.update(f"{relative.as_posix()}\n".encode())
         h.update(hashlib.sha256(path.read_bytes()).digest())
     return h.hexdigest()
 
 
 def task_key(task: dict, data_fingerprint: str, device: str) -> str:
-    what = dumps_json({"task": task, "data": data_fingerprint, "device": device, "code": code_fingerprint()})
+    code = code_fingerprint(task["spec"]["arch"])
+    what = dumps_json({"task": task, "data": data_fingerprint, "device": device, "code": code})
     return hashlib.sha256(what.encode()).hexdigest()
 
 

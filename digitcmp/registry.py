@@ -11,6 +11,7 @@ import functools
 import importlib
 import pkgutil
 from dataclasses import dataclass
+from pathlib import Path
 
 import torch
 from torch import nn
@@ -20,18 +21,19 @@ from digitcmp.errors import UserError
 from digitcmp.models import Entry, Option
 
 
-def _collect() -> dict[str, Entry]:
-    found = dict(models.REGISTER)
+def _collect() -> tuple[dict[str, Entry], dict[str, Path]]:
+    """Every module's REGISTER, and the file each name comes from."""
+    found, sources = dict(models.REGISTER), dict.fromkeys(models.REGISTER, Path(models.__file__))
     for info in sorted(pkgutil.iter_modules(extras.__path__), key=lambda i: i.name):
         module = importlib.import_module(f"{extras.__name__}.{info.name}")
         for name, entry in getattr(module, "REGISTER", {}).items():
             if name in found:
                 raise ValueError(f"{name}: registered twice (again in {module.__name__})")
-            found[name] = entry
-    return found
+            found[name], sources[name] = entry, Path(module.__file__)
+    return found, sources
 
 
-ENTRIES = _collect()
+ENTRIES, SOURCES = _collect()  # SOURCES: name → the module that registers it
 STUDY = models.ARCHITECTURES  # Table 2's sixteen, in its order
 EXTRAS = tuple(name for name in ENTRIES if name not in STUDY)  # beyond the study, by module name
 NAMES = STUDY + EXTRAS

@@ -15,8 +15,8 @@ ARCH = "shallow_sharing_aux"
 
 def test_editing_any_module_of_the_package_changes_the_code_fingerprint(tmp_path):
     copy = shutil.copytree(PACKAGE, tmp_path / "digitcmp", ignore=shutil.ignore_patterns("__pycache__"))
-    original = code_fingerprint(copy)
-    assert original == code_fingerprint(PACKAGE)
+    original = code_fingerprint(package=copy)
+    assert original == code_fingerprint(package=PACKAGE)
     modules = sorted(copy.rglob("*.py"))
     assert {"engine.py", "search.py", "params.py", "stage.py", "files.py", "errors.py", "__init__.py"} <= {
         m.name for m in modules}
@@ -24,11 +24,11 @@ def test_editing_any_module_of_the_package_changes_the_code_fingerprint(tmp_path
         source = module.read_bytes()
         module.write_bytes(source + b"\n# an edit\n")
         code_fingerprint.cache_clear()
-        assert code_fingerprint(copy) != original, module.name
+        assert code_fingerprint(package=copy) != original, module.name
         module.write_bytes(source)
     (copy / "new_module.py").write_text("X = 1\n")
     code_fingerprint.cache_clear()
-    assert code_fingerprint(copy) != original
+    assert code_fingerprint(package=copy) != original
 
 
 def second_clone_env(repo):

@@ -39,6 +39,12 @@ def test_a_new_architecture_runs_through_the_pipeline(repo):
     write_params(repo, {**TINY, "extras": {**TINY["extras"], "tiny_pairs": {"lr": 1.0e-3, "hidden": [4, 8],
                                                                              "layers": [1, 2]}}})
     assert "extra@tiny_pairs" in json.loads(dvc(repo, "status", "--json").stdout)
+    # digitcmp changed, so the training stages rerun, but their trainings come from the cache:
+    # a training's cache key counts the shared code and its own architecture's module only
+    cached = set((repo / ".cache/trainings").iterdir())
+    assert ran_stages(dvc(repo, "repro", "--single-item", "study@shallow_sharing_aux").stdout) == {
+        "study@shallow_sharing_aux"}
+    assert set((repo / ".cache/trainings").iterdir()) == cached
     assert ran_stages(dvc(repo, "repro", "--single-item", "extra@tiny_pairs").stdout) == {"extra@tiny_pairs"}
     search = json.loads((repo / "metrics/extras/search/tiny_pairs.json").read_text())
     runs = json.loads((repo / "metrics/extras/runs/tiny_pairs.json").read_text())
