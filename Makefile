@@ -4,23 +4,16 @@
 VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
-# `dvc plots show`'s page template with Vega inlined (.dvc/config: plots.html_template)
-PLOTS_PAGE := build/dvc_plots_page.html
 
 .PHONY: setup repro test bench quick mutants
 
-setup: $(STAMP) $(PLOTS_PAGE)
+setup: $(STAMP)
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || python3 -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip
 	$(PY) -m pip install -q -e '.[dev]'
 	touch $(STAMP)
-
-# Vega, Vega-Lite and Vega-Embed from the npm registry (pinned in the script), inlined so
-# the plots page renders with no network; rebuilt only when the script or skeleton changes.
-$(PLOTS_PAGE): scripts/plots_page.py scripts/plots_page.html
-	python3 scripts/plots_page.py $@
 
 repro: setup
 	PATH="$(CURDIR)/$(VENV)/bin:$$PATH" dvc repro

@@ -37,7 +37,8 @@ from digitcmp.files import dumps_json, read_json, write_json
 from digitcmp.train import TrainSpec, train
 
 # The modules whose source decides a training's numbers (part of every cache key).
-TRAINING_CODE = ("data.py", "extras", "fast.py", "models.py", "precision.py", "registry.py", "seeds.py", "train.py")
+TRAINING_CODE = ("augment.py", "data.py", "extras", "fast.py", "models.py", "precision.py", "registry.py", "seeds.py",
+                 "train.py")
 DEFAULT_CACHE = Path(".cache") / "trainings"
 
 

@@ -11,6 +11,7 @@ axis). They come back as lists.
 
 import difflib
 import math
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -19,7 +20,7 @@ from typing import Any
 from ruamel.yaml import YAML
 from ruamel.yaml.error import YAMLError
 
-from digitcmp import registry
+from digitcmp import augment, registry
 from digitcmp.data import SOURCES, check_n_pairs
 from digitcmp.errors import UserError
 from digitcmp.precision import PRECISIONS
@@ -82,7 +83,8 @@ SCHEMA: dict[str, Any] = {
                         default="auto"),
         "backend": Rule(one_of(*BACKENDS), ", ".join(BACKENDS), default="fork"),
         "precision": Rule(one_of(*PRECISIONS), ", ".join(PRECISIONS), default="fp32"),
-        "device": Rule(lambda v: isinstance(v, str) and (v == "cpu" or v.startswith("cuda")),
+        "standardise": Rule(lambda v: isinstance(v, bool), "true or false", default=True),
+        "device": Rule(lambda v: isinstance(v, str) and re.fullmatch(r"cpu|cuda(:[0-9]+)?", v) is not None,
                        "'cpu' or 'cuda' (or 'cuda:N')", default="cpu"),
     },
 }
@@ -103,7 +105,16 @@ def _check(key: str, value: Any, rule: Rule) -> Any:
             what = f"{rule.allowed}, or a list of them" if rule.axis else rule.allowed
             shown = f"{v!r} in {value!r}" if isinstance(value, list) else repr(v)
             raise UserError(f"{key}: {shown} is not allowed; allowed: {what}")
-    return [rule.cast(v) for v in values] if rule.axis else value
+    return _distinct(key, [rule.cast(v) for v in values]) if rule.axis else value
+
+
+def _distinct(key: str, values: list) -> list:
+    """A grid axis lists each value once: a repeated value would be trained twice and
+    counted as two points. Compared after casting, so 0.001 and 1.0e-3 are one value."""
+    seen = [v for i, v in enumerate(values) if v in values[:i]]
+    if seen:
+        raise UserError(f"{key}: {values!r} repeats {seen[0]!r}; allowed: distinct values")
+    return values
 
 
 def _validate(raw: Any, schema: dict[str, Any], prefix: str = "") -> dict[str, Any]:
@@ -127,10 +138,17 @@ def _validate(raw: Any, schema: dict[str, Any], prefix: str = "") -> dict[str, A
     return out
 
 
+def _like(default: Any, value: Any) -> Any:
+    """`value` in the type of the option's default: dropout 0 and 0.0 are one value, with
+    one seed and one cache key."""
+    return float(value) if isinstance(default, float) and _is_num(value) else value
+
+
 def _validate_extras(raw: Any) -> dict[str, dict[str, list]]:
     """`extras:` maps each extra architecture to its grid: the axes lr, hidden, lambda
-    (rules as above; lambda only where it applies) and any of its options
-    (digitcmp.registry.options), each a list or a single value."""
+    (rules as above; lambda only where it applies), any of its options
+    (digitcmp.registry.options) and of the training pairs' augmentation
+    (digitcmp.augment.OPTIONS), each a list or a single value."""
     if raw is None:
         return {}
     if not isinstance(raw, dict):
@@ -143,7 +161,7 @@ def _validate_extras(raw: Any) -> dict[str, dict[str, list]]:
         if not isinstance(axes, dict):
             raise UserError(f"{prefix.rstrip('.')}: {axes!r} is not allowed; allowed: a mapping of grid axes")
         grid_axes = ("lr", "hidden", "lambda") if registry.uses_lambda(name) else ("lr", "hidden")
-        options = registry.options(name)
+        options = {**registry.options(name), **augment.OPTIONS}
         known = [*grid_axes, *options]
         for key in axes:
             if key not in known:
@@ -159,7 +177,7 @@ def _validate_extras(raw: Any) -> dict[str, dict[str, list]]:
                 for value in values:
                     if not option.check(value):
                         raise UserError(f"{prefix}{key}: {value!r} is not allowed; allowed: {option.allowed}")
-                grid[key] = values
+                grid[key] = _distinct(prefix + key, [_like(option.default, v) for v in values])
         out[name] = grid
     return out
 
@@ -171,7 +189,7 @@ def validate(raw: Any) -> dict[str, Any]:
     params = _validate(raw, SCHEMA)
     params["extras"] = extra_grids
     data = params["data"]
-    check_n_pairs(data["n_pairs"], data["source"])
+    check_n_pairs(data["n_pairs"], data["source"], params["train"]["val_fraction"])
     return params
 
 

@@ -15,7 +15,7 @@ import statistics
 from pathlib import Path
 from typing import Any
 
-from digitcmp import registry
+from digitcmp import augment, registry
 from digitcmp.engine import Task, run_trainings
 from digitcmp.precision import resolve_precision
 from digitcmp.seeds import derive_seed
@@ -35,12 +35,19 @@ def options(arch: str, point: dict) -> dict:
     return {k: point[k] for k in registry.options(arch) if k in point}
 
 
+def augmentation(point: dict) -> dict:
+    """The augmentation options set in a grid point (extra architectures only)."""
+    return {k: point[k] for k in augment.OPTIONS if k in point}
+
+
 def _spec(arch: str, point: dict, params: dict, seed: int, epochs: int | None = None) -> TrainSpec:
     train = params["train"]
     return TrainSpec(arch=arch, hidden=point["hidden"], lr=point["lr"], lam=point["lambda"] or 0.0,
                      epochs=epochs or train["epochs"], batch_size=train["batch_size"], seed=seed,
                      options=tuple(sorted(options(arch, point).items())),
-                     precision=resolve_precision(train["precision"], arch, train["device"]))
+                     precision=resolve_precision(train["precision"], arch, train["device"]),
+                     standardise=train["standardise"],
+                     augment=tuple(sorted(augmentation(point).items())))
 
 
 def _run(tasks: list[Task], params: dict, data_dir: str | Path, desc: str) -> list[dict]:
@@ -66,7 +73,8 @@ def search(arch: str, params: dict, data_dir: str | Path = "data/prepared") -> d
     best = pick_best(rows)
     return {"arch": arch, "precision": tasks[0].spec.precision, "grid": rows,
             "n_diverged": sum(r["diverged"] for r in rows),
-            "best": {k: best[k] for k in ("lr", "hidden", "lambda", "val_acc", *options(arch, best))}}
+            "best": {k: best[k] for k in ("lr", "hidden", "lambda", "val_acc", *options(arch, best),
+                                          *augmentation(best))}}
 
 
 def retrain(arch: str, best: dict, params: dict, data_dir: str | Path = "data/prepared") -> dict:
@@ -77,7 +85,8 @@ def retrain(arch: str, best: dict, params: dict, data_dir: str | Path = "data/pr
     results = _run(tasks, params, data_dir, f"retrain {arch}")
     test_acc = [r["acc"]["test"] for r in results]
     out = {"arch": arch, "lr": best["lr"], "hidden": best["hidden"], "lambda": best["lambda"],
-           **options(arch, best), "precision": tasks[0].spec.precision,
+           **options(arch, best), **augmentation(best), "precision": tasks[0].spec.precision,
+           "standardise": tasks[0].spec.standardise,
            "test_acc": test_acc, "train_acc": [r["acc"]["train"] for r in results],
            "n_diverged": sum(r["diverged"] for r in results),
            "mean": statistics.fmean(test_acc), "std": statistics.stdev(test_acc)}

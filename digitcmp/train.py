@@ -4,8 +4,13 @@ Loss (the study's equation 1): cross_entropy(main) + λ·(cross_entropy(digit1) 
 cross_entropy(digit2)); logits + cross-entropy is the study's softmax + cross-entropy,
 computed stably. Adam, minibatches that are index slices of in-memory tensors.
 
-Normalisation: inputs are standardised with the mean and std of the training input
-(one scalar each), the course's usual choice; evaluation sets use the same numbers.
+Normalisation (`spec.standardise`, the `train.standardise` param): by default inputs
+are standardised with the mean and std of the training input (one scalar each), the
+course's usual choice; evaluation sets use the same numbers. Off, the network reads the
+raw 0-255 pixels, as the study's text implies (it mentions no normalising).
+
+Augmentation (`spec.augment`, extras only): each training minibatch goes through
+`digitcmp.augment` with a generator seeded from the spec; scored sets never do.
 
 Determinism: initial weights come from torch's RNG seeded with `spec.seed` inside
 `fork_rng` (global state is restored afterwards), batch order from a generator
@@ -28,6 +33,7 @@ from dataclasses import dataclass, field
 import torch
 import torch.nn.functional as F
 
+from digitcmp import augment
 from digitcmp.fast import FusedAdam, fast_layout, tune_allocator
 from digitcmp.precision import autocast
 from digitcmp.registry import build
@@ -51,6 +57,10 @@ class TrainSpec:
     # pairs so the spec stays hashable; the study's sixteen take none.
     options: tuple[tuple[str, object], ...] = ()
     precision: str = "fp32"  # "fp32" or "bf16" (digitcmp.precision)
+    standardise: bool = True  # inputs standardised by the training set's mean and std
+    # Augmentation of training minibatches (digitcmp.augment.OPTIONS), sorted (key, value)
+    # pairs; empty: none (the study's sixteen).
+    augment: tuple[tuple[str, object], ...] = ()
 
 
 @dataclass
@@ -97,10 +107,11 @@ def init_model(spec: TrainSpec) -> torch.nn.Module:
         return build(spec.arch, spec.hidden, **dict(spec.options))
 
 
-def normalise(train: PairSet, others: dict[str, PairSet]) -> tuple[PairSet, dict[str, PairSet]]:
+def normalise(train: PairSet, others: dict[str, PairSet]) -> tuple[PairSet, dict[str, PairSet], float]:
+    """Both standardised by `train`'s mean and std, and where the raw background (0) lands."""
     mean, std = train[0].mean(), train[0].std()
     scale = lambda s: ((s[0] - mean) / std, s[1], s[2])  # noqa: E731
-    return scale(train), {name: scale(s) for name, s in others.items()}
+    return scale(train), {name: scale(s) for name, s in others.items()}, float(-mean / std)
 
 
 def train(spec: TrainSpec, train_set: PairSet, eval_sets: dict[str, PairSet] | None = None,
@@ -112,7 +123,10 @@ def train(spec: TrainSpec, train_set: PairSet, eval_sets: dict[str, PairSet] | N
     epoch (the study's Figure 2); otherwise only at the end. `fast=False` runs the
     plain loop (see the module's docstring).
     """
-    train_set, eval_sets = normalise(train_set, eval_sets or {})
+    eval_sets = eval_sets or {}
+    background = 0.0
+    if spec.standardise:
+        train_set, eval_sets, background = normalise(train_set, eval_sets)
     move = lambda s: tuple(t.to(device) for t in s)  # noqa: E731
     train_set, eval_sets = move(train_set), {k: move(v) for k, v in eval_sets.items()}
     model = init_model(spec).to(device)
@@ -122,6 +136,8 @@ def train(spec: TrainSpec, train_set: PairSet, eval_sets: dict[str, PairSet] | N
     else:
         optimizer = torch.optim.Adam(model.parameters(), lr=spec.lr)
     batches = torch.Generator().manual_seed(derive_seed(spec.seed, "batches"))
+    augmenting = augment.active(dict(spec.augment))
+    warps = torch.Generator().manual_seed(derive_seed(spec.seed, "augment"))
     x, target, classes = train_set
     n = len(x)
 
@@ -140,9 +156,12 @@ def train(spec: TrainSpec, train_set: PairSet, eval_sets: dict[str, PairSet] | N
         order = torch.randperm(n, generator=batches).to(device)
         for start in range(0, n, spec.batch_size):
             idx = order[start:start + spec.batch_size]
+            xb, tb, cb = x[idx], target[idx], classes[idx]
+            if augmenting:
+                xb, tb, cb = augment.augment(xb, cb, warps, background, dict(spec.augment))
             with low_precision:
-                out = model(x[idx])
-            loss = loss_fn(out, target[idx], classes[idx], spec.lam)
+                out = model(xb)
+            loss = loss_fn(out, tb, cb, spec.lam)
             if not math.isfinite(loss.item()):
                 diverged = True
                 break

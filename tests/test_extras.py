@@ -6,6 +6,7 @@ import pytest
 import torch
 import yaml
 
+from digitcmp import augment
 from digitcmp import params as P
 from digitcmp import registry
 from digitcmp.errors import UserError
@@ -121,17 +122,44 @@ ROOT = Path(__file__).resolve().parents[1]
 
 
 def test_params_extras_grids_build():
-    """Every grid point of params.yaml's extras: names an extra and valid options."""
+    """Every grid point of params.yaml's extras: names an extra and valid options (the
+    augmentation's options are the training's, not the architecture's)."""
     grids = P.load(ROOT / "params.yaml")["extras"]
     assert set(grids) == set(EXTRAS)
     for name, grid in grids.items():
-        axes = {k: v for k, v in grid.items() if k not in ("lr", "hidden", "lambda")}
+        axes = {k: v for k, v in grid.items() if k not in ("lr", "hidden", "lambda", *augment.OPTIONS)}
         for hidden in grid["hidden"]:
             for values in itertools.product(*axes.values()):
                 build(name, hidden, **dict(zip(axes, values)))
 
 
-def test_dense_profile_has_the_three_axes():
+def test_dense_profile_has_the_three_axes_and_keeps_the_study_grid():
+    """Denser, never narrower: every value of the study's grid stays, so no value is dropped on any result."""
     dense = yaml.safe_load((ROOT / "params_dense.yaml").read_text())
+    study = yaml.safe_load((ROOT / "params.yaml").read_text())
     assert set(dense) == {"lr", "hidden", "lambda"}
     assert all(isinstance(v, list) and len(v) >= 5 for v in dense.values())
+    assert all(set(study[axis]) <= set(dense[axis]) for axis in dense)
+
+
+def test_deepmlp_grid_is_conv2s_and_its_heads_are_conv2s():
+    """The depth-or-convolution comparison differs in the branch alone: same grid as the
+    study's conv2_sharing_aux (params.yaml's top-level axes), same main and aux heads."""
+    params = P.load(ROOT / "params.yaml")
+    grid = params["extras"]["deepmlp_sharing_aux"]
+    assert all(grid[axis] == params[axis] for axis in ("lr", "hidden", "lambda"))
+    mlp, conv = registry.build("deepmlp_sharing_aux", 100), registry.build("conv2_sharing_aux", 100)
+    shapes = lambda m: [tuple(p.shape) for p in m.parameters()]  # noqa: E731
+    assert shapes(mlp.head) == shapes(conv.head)  # Linear(1024, 100) · ReLU · Linear(100, 2)
+    assert shapes(mlp.digit_head) == shapes(conv.aux_heads)  # Linear(512, 10)
+    assert not any(isinstance(m, torch.nn.Conv2d) for m in mlp.modules())
+    assert sum(isinstance(m, torch.nn.Linear) for m in mlp.branch.modules()) == 4
+
+
+def test_probcmp_augment_is_probcmp_conv_trained_on_augmented_pairs():
+    params = P.load(ROOT / "params.yaml")["extras"]
+    augmented, plain = params["probcmp_augment"], params["probcmp_conv"]
+    assert {k: v for k, v in augmented.items() if k not in augment.OPTIONS} == plain
+    assert any(v != [augment.OPTIONS[k].default] for k, v in augmented.items() if k in augment.OPTIONS)
+    a, b = registry.build("probcmp_augment", 8, width=4), registry.build("probcmp_conv", 8, width=4)
+    assert [p.shape for p in a.parameters()] == [p.shape for p in b.parameters()]

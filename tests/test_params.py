@@ -44,7 +44,7 @@ BAD = [  # (key, value, what the message must contain)
     ("lambda", "0.5", "a number >= 0"),
     ("data.source", "fashion", "mnist5k or mnist"),
     ("data.n_pairs", 0, "an integer >= 1"),
-    ("data.n_pairs", 1251, "allowed: 1 to 1250"),
+    ("data.n_pairs", 1251, "allowed: 2 to 1250"),
     ("data.seed", -1, "an integer >= 0"),
     ("data.download", "yes", "true or false"),
     ("train.epochs", 0, "an integer >= 1"),
@@ -58,6 +58,12 @@ BAD = [  # (key, value, what the message must contain)
     ("train.precision", "fp16", "auto, fp32, bf16"),
     ("train.device", "tpu", "'cpu' or 'cuda'"),
     ("train.curve_epochs", 0, "an integer >= 1"),
+    ("train.standardise", "yes", "true or false"),
+    ("extras.probcmp_conv.rotate", 90, "a number of degrees from 0 to 45"),
+    ("extras.probcmp_conv.shift", [1, -1], "-1 is not allowed"),
+    ("extras.probcmp_conv.elastic", float("inf"), "a number of pixels from 0 to 2"),
+    ("extras.probcmp_conv.swap", "yes", "true, false"),
+    ("extras.probcmp_conv.rotat", 10, "unknown key (did you mean 'rotate'?)"),
     ("train.epochs", DELETE, "missing"),
     ("lamda", 0.5, "unknown key (did you mean 'lambda'?)"),
     ("train.epoch", 3, "unknown key (did you mean 'epochs'?)"),
@@ -65,7 +71,7 @@ BAD = [  # (key, value, what the message must contain)
     ("train", [1, 2], "a mapping of keys"),
     ("extras.conv2x_sharing_aux.activation", "swish", "relu, leaky_relu, tanh, sigmoid"),
     ("extras.conv2x_sharing_aux.dropout", 1.0, "a number in [0, 1)"),
-    ("extras.deepmlp_sharing_aux.depth", 0, "an integer >= 1"),
+    ("extras.deepmlp_sharing_aux.depth", 0, "an integer from 1 to 64"),
     ("extras.deepmlp_sharing_aux.hidden", [8, 0], "0 in"),
     ("extras.deepmlp_sharing_aux.lr", DELETE, "missing"),
     ("extras.deepmlp_sharing_aux.dept", 2, "unknown key (did you mean 'depth'?)"),
@@ -92,7 +98,8 @@ def test_count_of_bad_inputs():
 def test_good_params_pass_and_axes_become_lists():
     params = P.validate(with_("lr", 1e-3))
     assert params["lr"] == [1e-3] and params["hidden"] == [16] and params["lambda"] == [0.5]
-    assert params["extras"]["deepmlp_sharing_aux"] == {"lr": [1e-3], "hidden": [8], "lambda": [0.5], "depth": [2]}
+    assert params["extras"]["deepmlp_sharing_aux"] == {"lr": [1e-3], "hidden": [8], "lambda": [0.5], "depth": [2],
+                                                       "width": [16]}
     assert P.load(ROOT / "params.yaml")["train"]["repeats"] == 30
 
 
