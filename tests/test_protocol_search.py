@@ -191,7 +191,7 @@ def test_search_and_retrain_record_what_they_ran(found, runs):
     assert set(found) == {"arch", "precision", "grid", "n_diverged", "best"}
     assert (found["arch"], found["precision"]) == (ARCH, "fp32")
     assert set(runs) == {"arch", "lr", "hidden", "lambda", "precision", "test_acc", "train_acc", "n_diverged",
-                         "mean", "std", "digit_acc"}
+                         "mean", "std", "digit_acc", "standardise"}
     assert (runs["arch"], runs["lr"], runs["hidden"], runs["lambda"], runs["precision"], runs["n_diverged"]) == \
         (ARCH, 1e-2, 8, 0.5, "fp32", 0)
 
