@@ -36,12 +36,15 @@ def main() -> int:
     equivalent = listed() & {name for name, s in status.items() if s in NOT_KILLED}
     left = sorted(name for name, s in status.items() if s in NOT_KILLED and name not in equivalent)
     total, caught = stats["total"], stats["killed"] + stats["timeout"]
+    unchecked = sum(s == "not checked" for s in status.values())
+    checked = total - unchecked
     for name in left:
-        print(f"  not killed, not listed: {name} ({status[name]}); see `mutmut show {name}`")
-    print(f"mutants: {caught} of {total} caught ({100 * caught / total:.1f}%: {stats['killed']} killed, "
-          f"{stats['timeout']} timed out); {len(equivalent)} listed as equivalent in {EQUIVALENT}; "
-          f"kill rate of the others {100 * caught / max(1, total - len(equivalent)):.1f}%; "
-          f"{len(left)} survivors unexplained")
+        if status[name] != "not checked":
+            print(f"  not killed, not listed: {name} ({status[name]}); see `mutmut show {name}`")
+    print(f"mutants: {caught} of {checked} checked caught ({100 * caught / max(1, checked):.1f}%: "
+          f"{stats['killed']} killed, {stats['timeout']} timed out); {len(equivalent)} listed as equivalent in "
+          f"{EQUIVALENT}; kill rate of the others {100 * caught / max(1, checked - len(equivalent)):.1f}%; "
+          f"{len(left) - unchecked} survivors unexplained" + (f"; {unchecked} of {total} not checked yet" if unchecked else ""))
     return 1 if left else 0
 
 

@@ -34,7 +34,7 @@ def prepared_dir(directory, pools: Pools, n: int, repeats: int, seed: int = 0):
     arrays = {"train_images": pools.train_images, "train_labels": pools.train_labels,
               "test_images": pools.test_images, "test_labels": pools.test_labels,
               "draws": draw_all(pools, n, seed, repeats)}
-    save_prepared(directory, arrays, {"n_pairs": n, "seed": seed, "repeats": repeats})
+    save_prepared(directory, arrays, {"source": "mnist5k", "n_pairs": n, "seed": seed, "repeats": repeats})
     return directory
 
 

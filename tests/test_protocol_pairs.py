@@ -16,7 +16,7 @@ from digitcmp.data import (Prepared, _pool_28_to_14, draw_all, generate_pair_set
 from tests.protocol_data import TEST_ID, hand_pairs, id_pools
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture
 def mnist5k():
     return load_pools("mnist5k", seed=0)
 

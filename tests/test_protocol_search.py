@@ -24,18 +24,18 @@ def no_cache(monkeypatch):
     monkeypatch.setenv("DIGITCMP_CACHE", "off")
 
 
-@pytest.fixture(scope="module")
+# Function-scoped fixtures: each test that reads a search or retrain result reruns it, so
+# the mutation tester (make mutants) links the test to the code it checks.
+@pytest.fixture
 def data_dir(tmp_path_factory):
     params = tiny_params()
     return prepared_dir(tmp_path_factory.mktemp("prepared"), learnable_pools(), params["data"]["n_pairs"],
                         params["train"]["repeats"])
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture
 def found(data_dir):
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setenv("DIGITCMP_CACHE", "off")
-        return search(ARCH, tiny_params(), data_dir)
+    return search(ARCH, tiny_params(), data_dir)
 
 
 def _spec(point: dict, seed: int, params: dict) -> TrainSpec:
@@ -135,11 +135,9 @@ def test_grid_search_never_sees_a_test_pair(found, tmp_path):
 # --- Retrainings ----------------------------------------------------------------
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture
 def runs(data_dir):
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setenv("DIGITCMP_CACHE", "off")
-        return retrain(ARCH, {"lr": 1e-2, "hidden": 8, "lambda": 0.5}, tiny_params(), data_dir)
+    return retrain(ARCH, {"lr": 1e-2, "hidden": 8, "lambda": 0.5}, tiny_params(), data_dir)
 
 
 def test_retraining_k_trains_on_draw_k_and_scores_on_its_test_pairs(runs, data_dir):
@@ -193,7 +191,7 @@ def test_search_and_retrain_record_what_they_ran(found, runs):
     assert set(found) == {"arch", "precision", "grid", "n_diverged", "best"}
     assert (found["arch"], found["precision"]) == (ARCH, "fp32")
     assert set(runs) == {"arch", "lr", "hidden", "lambda", "precision", "test_acc", "train_acc", "n_diverged",
-                         "mean", "std", "digit_acc"}
+                         "mean", "std", "digit_acc", "standardise"}
     assert (runs["arch"], runs["lr"], runs["hidden"], runs["lambda"], runs["precision"], runs["n_diverged"]) == \
         (ARCH, 1e-2, 8, 0.5, "fp32", 0)
 
