@@ -11,18 +11,20 @@
   see the project directory, e.g. on a shared file system, and run one thread each),
   else a local cluster of `workers` single-thread processes; needs `pip install
   'digitcmp[cluster]'`.
-- Cached: each finished training is written at once (atomically) to
-  `<cache>/<key>.json`, the key hashing everything that determines its result: the
-  spec, which data and split, the prepared data's bytes, the training code and the
-  torch version. A stage interrupted after k trainings reruns only the others.
-- Progress: a tqdm bar (done/total, ETA) on a terminal; nothing in logs.
+- Cached: each finished training is written at once (atomically) to the training
+  cache (digitcmp.cache), whose key hashes everything that determines its result. A
+  stage interrupted after k trainings reruns only the others.
+- Progress: a tqdm bar (done/total, ETA) on a terminal; in logs, one line per training
+  step: how many trainings it runs and, once the first ones are done, an ETA.
 """
 
-import functools
-import hashlib
+import asyncio
 import multiprocessing
 import os
+import random
+import socket
 import sys
+import time
 from collections.abc import Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import asdict, dataclass
@@ -31,15 +33,12 @@ from pathlib import Path
 import torch
 from tqdm import tqdm
 
+from digitcmp import cache
 from digitcmp.data import Prepared, load_prepared
 from digitcmp.errors import UserError
-from digitcmp.files import dumps_json, read_json, write_json
 from digitcmp.train import TrainSpec, train
 
-# The modules whose source decides a training's numbers (part of every cache key).
-TRAINING_CODE = ("augment.py", "data.py", "extras", "fast.py", "models.py", "precision.py", "registry.py", "seeds.py",
-                 "train.py")
-DEFAULT_CACHE = Path(".cache") / "trainings"
+DASK_TIMEOUT = 10  # seconds a Dask scheduler has to accept a connection and answer
 
 
 @dataclass(frozen=True)
@@ -52,30 +51,16 @@ class Task:
     track_epochs: bool = False
 
 
-def cache_dir() -> Path | None:
-    """`$DIGITCMP_CACHE` (a directory, or 'off'); default `.cache/trainings`."""
-    value = os.environ.get("DIGITCMP_CACHE", str(DEFAULT_CACHE))
-    return None if value == "off" else Path(value)
+    def set_sizes(self, prepared: Prepared) -> dict[str, int]:
+        """The number of pairs of each set this training is scored on."""
+        if self.draw == 0:
+            fit, val = prepared.search_sets(self.val_fraction)
+            return {"train": len(fit[0]), "val": len(val[0])}
+        return {"train": prepared.n_pairs, "test": prepared.n_pairs}
 
 
 def resolve_workers(workers: int | str) -> int:
     return len(os.sched_getaffinity(0)) if workers == "auto" else int(workers)
-
-
-@functools.cache
-def code_fingerprint() -> str:
-    here = Path(__file__).parent
-    h = hashlib.sha256(torch.__version__.encode())
-    for name in TRAINING_CODE:  # a directory: its modules, in name order
-        for path in sorted((here / name).rglob("*.py")) if (here / name).is_dir() else [here / name]:
-            h.update(path.read_bytes())
-    return h.hexdigest()
-
-
-def task_key(task: Task, data_fingerprint: str, device: str) -> str:
-    what = dumps_json({"task": asdict(task), "data": data_fingerprint, "device": device,
-                       "code": code_fingerprint()})
-    return hashlib.sha256(what.encode()).hexdigest()
 
 
 _loaded: dict[str, Prepared] = {}  # data directory → its prepared data, once per process
@@ -104,42 +89,80 @@ def run_task(task: Task, data_dir: str, fingerprint: str, device: str) -> dict:
 
 
 def _run_and_store(index: int, task: Task, data_dir: str, fingerprint: str, device: str,
-                   store: Path | None) -> tuple[int, dict]:
+                   path: Path | None, key: str) -> tuple[int, dict]:
     record = run_task(task, data_dir, fingerprint, device)
-    if store is not None:
-        write_json(store, record)
+    if path is not None:
+        cache.write(path, key, record)
     return index, record
 
 
-def _cached(path: Path | None) -> dict | None:
-    if path is None or not path.exists():
-        return None
-    try:
-        return read_json(path)
-    except ValueError:  # a damaged cache entry is recomputed, never trusted
-        return None
+class Progress:
+    """A tqdm bar on a terminal; in logs one line, once the first trainings are done:
+    how many run, how many were cached, and an ETA from the time the first ones took."""
+
+    def __init__(self, desc: str, total: int, todo: int, n_jobs: int, checks: int = 0):
+        self.desc, self.total, self.todo, self.n_jobs, self.checks = desc, total, todo, n_jobs, checks
+        self.tty = sys.stderr.isatty()
+        self.bar = tqdm(total=total + checks, initial=total + checks - todo, desc=desc, unit="run", disable=not self.tty,
+                        dynamic_ncols=True)
+        self.start, self.done = time.monotonic(), 0
+
+    def update(self) -> None:
+        self.bar.update()
+        self.done += 1
+        if not self.tty and self.done == min(self.n_jobs, self.todo):
+            elapsed = time.monotonic() - self.start
+            eta = elapsed / self.done * (self.todo - self.done)
+            runs = self.todo - self.checks
+            verify = f", {self.checks} of them retrained to verify" if self.checks else ""
+            print(f"{self.desc}: {runs} of {self.total} trainings to run ({self.total - runs} cached{verify}), "
+                  f"{self.n_jobs} at a time; the first {self.done} took {elapsed:.1f} s, ETA {_duration(eta)}",
+                  file=sys.stderr, flush=True)
+
+    def close(self) -> None:
+        self.bar.close()
+
+
+def _duration(seconds: float) -> str:
+    minutes, secs = divmod(round(seconds), 60)
+    return f"{minutes // 60}h{minutes % 60:02d}m" if minutes >= 60 else f"{minutes}m{secs:02d}s"
 
 
 def run_trainings(tasks: Sequence[Task], data_dir: str | Path, device: str = "cpu",
                   workers: int | str = "auto", backend: str = "fork", desc: str = "training") -> list[dict]:
-    """Results of `tasks`, in their order, computed in parallel or read from the cache."""
+    """Results of `tasks`, in their order, computed in parallel or read from the cache
+    (and `DIGITCMP_VERIFY` of the cached ones retrained and compared)."""
     data_dir = str(data_dir)
+    verify = cache.verify_count()
     prepared = _loaded[data_dir] = load_prepared(data_dir)  # checks the data before any work
     fingerprint = prepared.fingerprint
-    store = cache_dir()
-    paths = [store / f"{task_key(t, fingerprint, device)}.json" if store else None for t in tasks]
-    results: list[dict | None] = [_cached(p) for p in paths]
+    store = cache.cache_dir()
+    keys = [cache.task_key(asdict(t), fingerprint, device) for t in tasks]
+    paths = [store / f"{k}.json" if store else None for k in keys]
+    results: list[dict | None] = [
+        cache.read(p, k, t.set_sizes(prepared), t.spec.epochs, t.track_epochs) if p else None
+        for t, k, p in zip(tasks, keys, paths)]
     todo = [i for i, r in enumerate(results) if r is None]
     # Widest models first, so the last trainings to start are the short ones.
     todo.sort(key=lambda i: (-tasks[i].spec.hidden, i))
-    n_jobs = max(1, min(resolve_workers(workers), len(todo)))
-    bar = tqdm(total=len(tasks), initial=len(tasks) - len(todo), desc=desc, unit="run",
-               disable=not sys.stderr.isatty(), dynamic_ncols=True)
-    args = [(i, tasks[i], data_dir, fingerprint, device, paths[i]) for i in todo]
-    with bar:
-        for i, record in _execute(args, n_jobs, backend):
-            results[i] = record
-            bar.update()
+    cached = [i for i, r in enumerate(results) if r is not None]
+    checks = sorted(random.sample(cached, min(verify, len(cached))))
+    jobs = [(i, tasks[i], data_dir, fingerprint, device, paths[i], keys[i]) for i in todo]
+    jobs += [(len(tasks) + i, tasks[i], data_dir, fingerprint, device, None, keys[i]) for i in checks]
+    n_jobs = max(1, min(resolve_workers(workers), len(jobs)))
+    progress = Progress(desc, len(tasks), len(jobs), n_jobs, len(checks))
+    try:
+        for i, record in _execute(jobs, n_jobs, backend) if jobs else ():
+            if i < len(tasks):
+                results[i] = record
+            else:
+                cache.compare(paths[i - len(tasks)], results[i - len(tasks)], record)
+            progress.update()
+    finally:
+        progress.close()
+    if checks:
+        print(f"{desc}: {len(checks)} cached trainings retrained, bit-for-bit identical to their entries",
+              file=sys.stderr, flush=True)
     return results  # type: ignore[return-value]
 
 
@@ -159,6 +182,46 @@ def _execute(args: list[tuple], n_jobs: int, backend: str) -> Iterator[tuple[int
         pool.shutdown(wait=True, cancel_futures=True)
 
 
+def _accepts(address: str, timeout: float) -> bool:
+    """Whether a plain TCP connection to `address` succeeds."""
+    from distributed.comm.addressing import get_address_host_port
+
+    try:
+        with socket.create_connection(get_address_host_port(address), timeout=timeout):
+            return True
+    except (OSError, ValueError):
+        return False
+
+
+def check_scheduler(address: str, timeout: float = DASK_TIMEOUT) -> None:
+    """Refuse, in one line, a Dask scheduler address that is malformed, refuses, or does
+    not answer within `timeout` seconds (Dask's own client would wait forever)."""
+    from distributed.comm import connect
+
+    async def identity() -> object:
+        comm = await connect(address, timeout=timeout)  # Dask's handshake: may wait forever
+        try:
+            await comm.write({"op": "identity", "reply": True})
+            return await comm.read()
+        finally:
+            comm.abort()
+
+    what = f"DASK_SCHEDULER_ADDRESS: {address!r}"
+    try:
+        answer = asyncio.run(asyncio.wait_for(identity(), 2 * timeout))
+    except ValueError as err:
+        raise UserError(f"{what} is malformed ({err}); allowed: tcp://HOST:PORT of a Dask scheduler") from None
+    except OSError as err:  # TimeoutError included
+        if isinstance(err, TimeoutError) and _accepts(address, timeout):
+            raise UserError(f"{what} accepted the connection but did not answer within {2 * timeout} s; "
+                            f"allowed: the address of a running Dask scheduler") from None
+        raise UserError(f"{what} could not be reached ({err or 'no connection'}); allowed: the address of a "
+                        f"running Dask scheduler, or unset it for a local cluster") from None
+    if not isinstance(answer, dict) or answer.get("type") != "Scheduler":
+        raise UserError(f"{what} answered {str(answer)[:60]!r}, not as a Dask scheduler; "
+                        f"allowed: the address of a running Dask scheduler")
+
+
 def _execute_dask(args: list[tuple], n_jobs: int) -> Iterator[tuple[int, dict]]:
     try:
         from dask.distributed import Client, LocalCluster, as_completed
@@ -166,9 +229,11 @@ def _execute_dask(args: list[tuple], n_jobs: int) -> Iterator[tuple[int, dict]]:
         raise UserError("train.backend: dask needs dask.distributed; allowed: fork or spawn, "
                         "or dask after `pip install 'digitcmp[cluster]'`") from None
     address = os.environ.get("DASK_SCHEDULER_ADDRESS")
+    if address:
+        check_scheduler(address)
     cluster = None if address else LocalCluster(n_workers=n_jobs, threads_per_worker=1, processes=True,
                                                 dashboard_address=None)
-    client = Client(address or cluster)
+    client = Client(address or cluster, timeout=DASK_TIMEOUT)
     futures = [client.submit(_run_and_store, *a, pure=False) for a in args]
     try:
         yield from (f.result() for f in as_completed(futures))

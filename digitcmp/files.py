@@ -2,7 +2,10 @@
 
 Each writer fills a temporary file in the target's own directory (same file system),
 flushes it to disk and renames it over the target, so an interrupted stage never
-leaves a half-written file for DVC or a reader to pick up.
+leaves a half-written file for DVC or a reader to pick up. A stage with several
+outputs checks them all before its work (`check_writable`) and writes them together
+(`write_all`: every temporary file first, then the renames), so a failure never
+leaves a mix of new and old outputs.
 """
 
 import csv
@@ -14,11 +17,14 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import IO, Any
 
+from digitcmp.errors import UserError
 
-def write_atomic(path: str | Path, fill: Callable[[IO[bytes]], None]) -> None:
-    """Create `path` by calling `fill(binary_file)` on a temp file, then renaming it."""
-    path = Path(path)
+
+def _temp_file(path: Path, fill: Callable[[IO[bytes]], None]) -> str:
+    """A temporary file beside `path`, filled by `fill(binary_file)` and on disk."""
     path.parent.mkdir(parents=True, exist_ok=True)
+    if path.is_dir():  # checked now: os.replace would fail only after the other outputs' renames
+        raise IsADirectoryError(21, "Is a directory", str(path))
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     umask = os.umask(0)
     os.umask(umask)
@@ -28,10 +34,40 @@ def write_atomic(path: str | Path, fill: Callable[[IO[bytes]], None]) -> None:
             fill(f)
             f.flush()
             os.fsync(f.fileno())
-        os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
+    return tmp
+
+
+def write_atomic(path: str | Path, fill: Callable[[IO[bytes]], None]) -> None:
+    """Create `path` by calling `fill(binary_file)` on a temp file, then renaming it."""
+    write_all({path: fill})
+
+
+def write_all(outputs: dict[str | Path, bytes | Callable[[IO[bytes]], None]]) -> None:
+    """Replace every file of `outputs` (its bytes, or a function that writes them) or
+    none: all temporary files are written before the first rename."""
+    temps: list[tuple[str, Path]] = []
+    try:
+        for path, data in outputs.items():
+            fill = data if callable(data) else (lambda f, data=data: f.write(data))
+            temps.append((_temp_file(Path(path), fill), Path(path)))
+        for tmp, path in temps:
+            os.replace(tmp, path)
+    finally:  # after the renames, nothing left to remove
+        for tmp, _ in temps:
+            Path(tmp).unlink(missing_ok=True)
+
+
+def check_writable(paths: list[str | Path]) -> None:
+    """Refuse, before any work, outputs that could not be written."""
+    for path in map(Path, paths):
+        try:
+            os.unlink(_temp_file(path, lambda f: None))
+        except OSError as err:
+            raise UserError(f"{path}: cannot be written ({err.strerror}: {err.filename}); allowed: a file "
+                            f"in a writable directory") from None
 
 
 def write_bytes(path: str | Path, data: bytes) -> None:
@@ -62,3 +98,24 @@ def csv_text(header: Sequence[str], rows: Sequence[Sequence[Any]]) -> str:
     writer.writerow(header)
     writer.writerows(rows)
     return buf.getvalue()
+
+
+def read_output(path: str | Path, required: dict[str, type | tuple[type, ...]], remedy: str) -> dict:
+    """The JSON object another stage wrote at `path`, with the `required` keys and types;
+    anything else is one line naming the file and the command that writes it again."""
+    path = Path(path)
+    try:
+        obj = read_json(path)
+    except FileNotFoundError:
+        raise UserError(f"{path}: missing; run `{remedy}`") from None
+    except (OSError, ValueError) as err:
+        why = err.strerror if isinstance(err, OSError) and err.strerror else "not JSON"
+        raise UserError(f"{path}: unreadable ({why}); run `{remedy}`") from None
+    if not isinstance(obj, dict):
+        raise UserError(f"{path}: not a JSON object; run `{remedy}`")
+    for key, kind in required.items():
+        value = obj.get(key)
+        if not isinstance(value, kind) or isinstance(value, bool) or (isinstance(value, float) and value != value):
+            raise UserError(f"{path}: {key} is {value!r:.40}, not a {getattr(kind, '__name__', 'number')}; "
+                            f"run `{remedy}`")
+    return obj

@@ -31,7 +31,7 @@ from ruamel.yaml import YAML
 
 from digitcmp import params as P
 from digitcmp.data import load_prepared, prepare_arrays, save_prepared
-from digitcmp.engine import code_fingerprint
+from digitcmp.cache import code_fingerprint
 from digitcmp.errors import UserError
 from digitcmp.files import write_json
 from digitcmp.models import ARCHITECTURES

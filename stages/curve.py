@@ -8,10 +8,11 @@ train.device. Reads metrics/runs/*.json and the winner's metrics/search JSON.
 import math
 
 from digitcmp import bounds, params as P
-from digitcmp.files import csv_text, read_json, write_json, write_text
+from digitcmp.errors import UserError
+from digitcmp.files import check_writable, csv_text, dumps_json, read_output, write_all
 from digitcmp.models import ARCHITECTURES
 from digitcmp.search import best_architecture, curve
-from digitcmp.stage import results_path, run_stage
+from digitcmp.stage import results_path, run_stage, stage_of
 
 
 def main(argv: list[str]) -> None:
@@ -20,14 +21,21 @@ def main(argv: list[str]) -> None:
     bounds.check_device(train["device"])
     bounds.check_steps("curve", train["curve_epochs"] * math.ceil(params["data"]["n_pairs"] / train["batch_size"]),
                        f"train.curve_epochs {train['curve_epochs']}")
-    runs = {arch: read_json(results_path("runs", arch)) for arch in ARCHITECTURES}
+    runs = {arch: read_output(results_path("runs", arch), {"mean": (int, float)}, f"dvc repro {stage_of(arch)}")
+            for arch in ARCHITECTURES}
     arch = best_architecture(runs)
-    best = read_json(results_path("search", arch))["best"]
+    path, remedy = results_path("search", arch), f"dvc repro {stage_of(arch)}"
+    best = read_output(path, {"best": dict}, remedy)["best"]
+    if not (isinstance(best.get("lr"), (int, float)) and isinstance(best.get("hidden"), int)):
+        raise UserError(f"{path}: best is {str(best)[:60]}, not a grid point; run `{remedy}`")
+    outs = "plots/curve.csv", "metrics/curve.json"
+    check_writable(outs)
     history = curve(arch, best, params)
     columns = ["epoch", "train_acc", "val_acc"]
-    write_text("plots/curve.csv", csv_text(columns, [[row[c] for c in columns] for row in history]))
-    write_json("metrics/curve.json", {"arch": arch, "lr": best["lr"], "hidden": best["hidden"],
-                                      "lambda": best["lambda"], "epochs": params["train"]["curve_epochs"]})
+    write_all({outs[0]: csv_text(columns, [[row[c] for c in columns] for row in history]).encode(),
+               outs[1]: dumps_json({"arch": arch, "lr": best["lr"], "hidden": best["hidden"],
+                                    "lambda": best.get("lambda"),
+                                    "epochs": params["train"]["curve_epochs"]}).encode()})
 
 
 if __name__ == "__main__":

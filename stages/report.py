@@ -8,18 +8,19 @@ train.val_fraction, train.repeats, train.standardise (for the example pairs and 
 the grid's values are read from metrics/search, so that only the searches depend on them).
 Reads every architecture's search and runs JSON (`digitcmp.stage.results_path`),
 metrics/curve.json, plots/curve.csv, data/prepared (the example pairs: the first 16
-of the grid search's draw) and, when it is there, experiments/study_conditions.json (the
-sixteen under the study's conditions, `python -m scripts.conditions`).
+of the grid search's draw; and how much the retrainings' test sets overlap) and, when it
+is there, experiments/study_conditions.json (the sixteen under the study's conditions,
+`python -m scripts.conditions`).
 """
 
 from pathlib import Path
 
 from digitcmp import params as P
-from digitcmp.data import load_prepared, make_pairs
+from digitcmp.data import Prepared, load_prepared, make_pairs, mean_test_overlap
 from digitcmp.errors import UserError
-from digitcmp.files import read_json, write_bytes
+from digitcmp.files import read_json, read_output, write_all
 from digitcmp.models import ARCHITECTURES
-from digitcmp.stage import results_path, run_stage
+from digitcmp.stage import results_path, run_stage, stage_of
 from digitcmp_report.build import build_report
 from digitcmp_report.gap import CONDITIONS_FILE
 from digitcmp_report.markdown import Protocol
@@ -28,19 +29,24 @@ from digitcmp_report.tables import grid_axes
 N_EXAMPLE_PAIRS = 16
 
 
-def example_pairs(directory: str, data: dict):
-    prepared = load_prepared(directory, {k: data[k] for k in ("source", "seed", "n_pairs")})
+def example_pairs(prepared: Prepared):
     idx = prepared.draws[0, 0][: 2 * N_EXAMPLE_PAIRS]
     x, target, classes = make_pairs(prepared.pools.train_images, prepared.pools.train_labels, idx)
     return x.numpy(), classes.numpy(), target.numpy()
 
 
+# What the report reads of each search and runs JSON: checked, so that a missing or
+# damaged file is one line naming it and the stage that writes it.
+REQUIRED = {
+    "runs": {"mean": (int, float), "std": (int, float), "test_acc": list, "train_acc": list, "lr": (int, float),
+             "hidden": int},
+    "search": {"grid": list, "best": dict},
+}
+
+
 def read_results(kind: str, archs: list[str]) -> dict[str, dict]:
-    """`kind` ("runs" or "search") of each of `archs`; a missing file is a UserError naming them."""
-    missing = [str(results_path(kind, a)) for a in archs if not results_path(kind, a).is_file()]
-    if missing:
-        raise UserError(f"{', '.join(missing)}: missing; run the stages that write them (dvc repro)")
-    return {a: read_json(results_path(kind, a)) for a in archs}
+    """`kind` ("runs" or "search") of each of `archs`; a missing or damaged file is a UserError naming it."""
+    return {a: read_output(results_path(kind, a), REQUIRED[kind], f"dvc repro {stage_of(a)}") for a in archs}
 
 
 def main(argv: list[str]) -> None:
@@ -50,15 +56,16 @@ def main(argv: list[str]) -> None:
     runs, searches = (read_results(kind, list(ARCHITECTURES) + extras) for kind in ("runs", "search"))
     if not Path("plots/curve.csv").is_file():
         raise UserError("plots/curve.csv is missing; run `dvc repro curve` first")
+    prepared = load_prepared("data/prepared", {k: data[k] for k in ("source", "seed", "n_pairs")})
     protocol = Protocol(data["source"], data["n_pairs"], data["seed"], train["epochs"], train["batch_size"],
                         train["val_fraction"], train["repeats"], *grid_axes({a: searches[a] for a in ARCHITECTURES}),
-                        train["standardise"])
+                        train["standardise"], test_overlap=mean_test_overlap(prepared.draws),
+                        test_pool=len(prepared.pools.test_labels))
     conditions = read_json(CONDITIONS_FILE) if Path(CONDITIONS_FILE).is_file() else None
-    outputs = build_report(runs, searches, protocol, Path("plots/curve.csv").read_text(),
-                           read_json("metrics/curve.json"), example_pairs("data/prepared", data), extras=extras,
-                           conditions=conditions, params=params)
-    for path, blob in outputs.items():
-        write_bytes(path, blob)
+    curve = read_output("metrics/curve.json", {"arch": str}, "dvc repro curve")
+    outputs = build_report(runs, searches, protocol, Path("plots/curve.csv").read_text(), curve,
+                           example_pairs(prepared), extras=extras, conditions=conditions, params=params)
+    write_all(outputs)
 
 
 if __name__ == "__main__":

@@ -14,7 +14,7 @@ train.backend, which change speed but never results, so they are not dependencie
 
 from digitcmp import bounds, params as P
 from digitcmp.data import check_prepared_for
-from digitcmp.files import write_json
+from digitcmp.files import check_writable, dumps_json, write_all
 from digitcmp.registry import NAMES
 from digitcmp.search import grid_points, retrain, search
 from digitcmp.stage import one_arch, results_path, run_stage
@@ -27,10 +27,12 @@ def main(argv: list[str]) -> None:
     bounds.check_device(params["train"]["device"])
     bounds.check_training(arch, grid_points(arch, params), params)
     check_prepared_for(params)
+    outs = results_path("search", arch), results_path("runs", arch)
+    check_writable(outs)  # before the trainings, not after
     found = search(arch, params)
     runs = retrain(arch, found["best"], params)
-    write_json(results_path("search", arch), found)  # both at the end: an interrupted stage
-    write_json(results_path("runs", arch), runs)  # leaves the previous pair as it was
+    # Both at the end and together: a stopped or failed stage leaves the previous pair as it was.
+    write_all({outs[0]: dumps_json(found).encode(), outs[1]: dumps_json(runs).encode()})
 
 
 if __name__ == "__main__":

@@ -383,3 +383,18 @@ def test_unknown_key_fails_an_experiment_that_would_run_nothing_else(repo):
     assert errors == ["error: lamda: unknown key (did you mean 'lambda'?); allowed: lr, hidden, lambda, data, train, "
                       "extras"]
     assert "Running stage 'check'" in out.stdout and "Running stage 'study" not in out.stdout
+
+
+def test_compare_runs_takes_its_argument_as_a_revision_only(tmp_path):
+    """A revision that starts with a dash is not passed to git as an option (git would
+    write --output's file)."""
+    repo, revision = tmp_path / "repo", "--output=evil.txt"
+    repo.mkdir()
+    for args in (["init", "-q"], ["-c", "user.email=t@digitcmp.invalid", "-c", "user.name=t", "commit", "-q",
+                                  "--allow-empty", "-m", "empty"]):
+        subprocess.run(["git", *args], cwd=repo, check=True)
+    proc = subprocess.run([sys.executable, "-m", "scripts.compare_runs", revision], cwd=repo, capture_output=True,
+                          text=True, env={**os.environ, "PYTHONPATH": str(ROOT)})
+    assert proc.returncode == 2
+    assert proc.stderr.splitlines() == [f"error: {revision}: not a git revision here; allowed: a commit, branch or tag"]
+    assert sorted(p.name for p in repo.iterdir()) == [".git"]

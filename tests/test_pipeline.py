@@ -63,6 +63,13 @@ def test_lr_is_a_dependency_of_the_sixteen_studies_only(repo):
     assert changed == {f"study@{a}" for a in ARCHITECTURES} | {"check"}
 
 
+def test_an_extras_grid_is_a_dependency_of_that_extra_and_the_report_only(repo):
+    deeper = {**TINY["extras"]["deepmlp_sharing_aux"], "depth": 3}
+    write_params(repo, {**TINY, "extras": {**TINY["extras"], "deepmlp_sharing_aux": deeper}})
+    changed = set(json.loads(dvc(repo, "status", "--json").stdout))
+    assert changed == {"extra@deepmlp_sharing_aux", "report"}  # not curve: extras' results live apart
+
+
 def test_precision_is_a_dependency_of_every_training_stage(repo):
     write_params(repo, {**TINY, "train": {**TINY["train"], "precision": "bf16"}})
     changed = set(json.loads(dvc(repo, "status", "--json").stdout))

@@ -53,6 +53,9 @@ def test_hedges_g_by_hand():
     assert report.hedges_g(A, B) == pytest.approx(d * (1 - 3 / (4 * (n1 + n2) - 9)), rel=1e-12)
     assert report.hedges_g(B, A) == pytest.approx(-report.hedges_g(A, B))
     assert math.isnan(report.hedges_g([0.8], B)) and math.isnan(report.hedges_g([0.8, 0.8], [0.8, 0.8]))
+    assert math.isnan(report.hedges_g(B, [0.8])) and math.isnan(report.hedges_g([0.8, 0.8], [0.7, 0.7]))  # no spread
+    two = report.hedges_g([0.80, 0.84], [0.70, 0.72])  # two runs each are enough
+    assert two == pytest.approx((0.11 / math.sqrt((0.0008 + 0.0002) / 2)) * (1 - 3 / 7))
 
 
 def test_paired_t_test_over_draws_by_hand():
@@ -63,6 +66,9 @@ def test_paired_t_test_over_draws_by_hand():
     assert report.paired_p(a, b) == pytest.approx(p, rel=1e-10)
     assert report.paired_p(a, b) == pytest.approx(stats.ttest_rel(a, b).pvalue, rel=1e-12)
     assert math.isnan(report.paired_p(A, B)) and math.isnan(report.paired_p([0.8], [0.7]))
+    assert report.paired_p([0.8, 0.7], [0.75, 0.6]) == pytest.approx(stats.ttest_rel([0.8, 0.7], [0.75, 0.6]).pvalue)
+    two = report._paired_diff(np.array([0.05, 0.1]))
+    assert two["p"] == pytest.approx(stats.ttest_1samp([0.05, 0.1], 0.0).pvalue) and two["ci_low"] < 0.075 < two["ci_high"]
     got = report._paired_diff(d)
     half = stats.t.ppf(0.975, len(d) - 1) * d.std(ddof=1) / math.sqrt(len(d))
     assert (got["diff"], got["ci_low"], got["ci_high"], got["p"]) == pytest.approx(
@@ -119,7 +125,11 @@ def test_paired_change_pairs_run_k_of_one_pipeline_run_with_run_k_of_the_other()
     assert rows["all"]["diff"] == pytest.approx(np.mean([0.01, 0.03, 0.0, 0.02, 0.03]))
     assert math.isnan(rows["all"]["before"]) and math.isnan(rows["all"]["after"])
     flat = report._paired_diff(np.array([0.02, 0.02]))
-    assert flat["diff"] == pytest.approx(0.02) and math.isnan(flat["p"]) and math.isnan(flat["ci_low"])
+    assert flat["diff"] == pytest.approx(0.02) and all(math.isnan(flat[k]) for k in ("ci_low", "ci_high", "p"))
+    for key, other in (("lr", 1e-5), ("lambda", 1.0)):  # a changed winner, whichever axis changed
+        moved = {"x": {**after["x"], key: other}}
+        assert not report.paired_change(before, moved)["x"]["same_winner"]
+    assert report.paired_change_text(rows).splitlines()[0].split()[1:4] == ["before", "after", "after-before"]
     assert math.isnan(report._paired_diff(np.array([]))["diff"])
     with pytest.raises(report.UserError, match=r"^x: 3 runs before, 2 after; allowed"):
         report.paired_change(before, {"x": {"test_acc": [0.8, 0.8]}})
@@ -128,3 +138,17 @@ def test_paired_change_pairs_run_k_of_one_pipeline_run_with_run_k_of_the_other()
     assert lines[1].split() == ["x", "0.8100", "0.8233", "+0.0133", f"[{x['ci_low']:+.4f},", f"{x['ci_high']:+.4f}]",
                                 f"{x['p']:.3f}", "same"]
     assert lines[2].split()[-1] == "changed" and lines[3].split()[:2] == ["all", f"{rows['all']['diff']:+.4f}"]
+
+
+def test_results_md_says_what_overlapping_draws_do_to_the_std():
+    from digitcmp_report.markdown import Protocol, data_markdown
+
+    base = dict(source="mnist5k", n_pairs=1000, seed=0, epochs=25, batch_size=100, val_fraction=0.3, repeats=30,
+                lr=[1e-3], hidden=[100], lam=[0.5])
+    assert data_markdown(Protocol(**base)) == ""  # not measured: nothing said
+    text = data_markdown(Protocol(**base, test_overlap=0.79987, test_pool=2500))
+    assert "2,000 of the same 2,500 test-pool images" in text and "share 80.0% of their images" in text
+    assert "80% expected" in text and "about 20%" in text and "not directly comparable with it" in text
+    assert "√(1 − 0.80) ≈ 45%" in text and "means are fair estimates" in text
+    full = data_markdown(Protocol(**{**base, "source": "mnist"}, test_overlap=0.2, test_pool=10_000))
+    assert "the study's own setting" in full and "not directly comparable" not in full

@@ -1,0 +1,263 @@
+"""Runtime faults, one row per case: the training cache, outputs that cannot be written,
+damaged metrics, Dask, Ctrl-C. Each row: the fault, the one line expected on stderr
+(a regex), the exit status, and which outputs may change (none, unless named).
+The input cases (params, MNIST files) are in test_bad_input.py."""
+
+import json
+import re
+import math
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import threading
+from pathlib import Path
+
+import pytest
+import yaml
+
+from tests.dvcproject import clone, env, run, write_params
+
+ARCH = "shallow_sharing_aux"
+STUDY = ("python", "-m", "stages.study", ARCH)
+OUTS = (f"metrics/search/{ARCH}.json", f"metrics/runs/{ARCH}.json")
+CURVE_OUTS = ("metrics/curve.json", "plots/curve.csv")
+REPORT_OUTS = ("results.md", "metrics/summary.json")
+
+
+@pytest.fixture(scope="module")
+def project(base, tmp_path_factory):
+    """The tiny project after a full repro, and a cache holding the study of ARCH alone."""
+    repo = clone(base, tmp_path_factory.mktemp("faults") / "repo")
+    store = repo.parent / "store"
+    run(repo, *STUDY, env={**env(repo), "DIGITCMP_CACHE": str(store)})
+    return repo, store
+
+
+def entries(store: Path, draw: str) -> list[Path]:
+    """The cache entries of ARCH's grid search ("val") or of its retrainings ("test")."""
+    return sorted(p for p in store.glob("*.json") if draw in json.loads(p.read_text())["result"]["acc"])
+
+
+def edit_entry(draw: str, change):
+    def fault(repo, store):
+        path = entries(store, draw)[0]
+        entry = json.loads(path.read_text())
+        new = change(entry)
+        if isinstance(new, Path):
+            path.unlink()
+            path.mkdir()
+        else:
+            path.write_text(new if isinstance(new, str) else json.dumps(new))
+    return fault
+
+
+def set_acc(value, where="acc", key="val"):
+    def change(entry):
+        entry["result"][where][key] = value
+        return entry
+    return change
+
+
+def plausible_acc(entry):
+    """Another possible accuracy (a count of correct pairs over the set's size)."""
+    acc = entry["result"]["acc"]["val"]
+    n = 18  # the tiny profile's 60 pairs, 30% validation
+    entry["result"]["acc"]["val"] = round(acc * n + (1 if acc < 1 else -1)) / n
+    return entry
+
+
+def replace(path, content):
+    def fault(repo, store):
+        target = repo / path
+        if content is None:
+            target.unlink()
+        elif content == "dir":
+            target.unlink()
+            target.mkdir()
+        else:
+            target.write_text(content)
+    return fault
+
+
+def setenv(**values):
+    def fault(repo, store):
+        return values
+    return fault
+
+
+def both(*faults):
+    def fault(repo, store):
+        extra = {}
+        for f in faults:
+            extra |= f(repo, store) or {}
+        return extra
+    return fault
+
+
+def empty_cache(repo, store):
+    shutil.rmtree(store)
+    store.mkdir()
+
+
+def dask_backend(repo, store):
+    params = yaml.safe_load((repo / "params.yaml").read_text())
+    params["train"]["backend"] = "dask"
+    write_params(repo, params)
+
+
+def damaged(why: str) -> str:
+    return rf"warning: \S+/store/[0-9a-f]{{64}}\.json: damaged cache entry \({why}\); training it again"
+
+
+DAMAGED = damaged(".+")
+# id, fault, command, expected stderr line (regex; None: no line), exit status, outputs that may change
+ROWS = [
+    ("cache-acc-0.54-to-0.99", edit_entry("val", set_acc(0.99)), STUDY,
+     damaged(r"val = 0\.99 is not a count of correct answers out of 18"), 0, ()),
+    ("cache-acc-7.5", edit_entry("val", set_acc(7.5)), STUDY, damaged(r"val = 7\.5 is not an accuracy in \[0, 1\]"), 0, ()),
+    ("cache-acc-negative", edit_entry("test", set_acc(-0.5, key="test")), STUDY, damaged(r"test = -0\.5 is not an accuracy in \[0, 1\]"), 0, ()),
+    ("cache-acc-nan", edit_entry("val", set_acc(math.nan)), STUDY,
+     damaged(r"val = nan is not an accuracy in \[0, 1\]"), 0, ()),
+    ("cache-acc-infinity", edit_entry("val", set_acc(math.inf)), STUDY, damaged(r"val = inf is not an accuracy in \[0, 1\]"), 0, ()),
+    ("cache-acc-string", edit_entry("val", set_acc("0.9")), STUDY, damaged(r"val = 0\.9 is not an accuracy in \[0, 1\]"), 0, ()),
+    ("cache-acc-bool", edit_entry("val", set_acc(True)), STUDY, damaged(r"val = True is not an accuracy in \[0, 1\]"), 0, ()),
+    ("cache-digit-acc-2", edit_entry("test", set_acc(2.0, "digit_acc", "test")), STUDY, DAMAGED, 0, ()),
+    ("cache-entry-{}", edit_entry("val", lambda e: {}), STUDY, damaged(r"not a cache entry: '\{\}'"), 0, ()),
+    ("cache-entry-[]", edit_entry("val", lambda e: []), STUDY, damaged(r"not a cache entry: '\[\]'"), 0, ()),
+    ("cache-entry-NaN", edit_entry("val", lambda e: "NaN"), STUDY, damaged(r"not a cache entry: 'nan'"), 0, ()),
+    ("cache-entry-string", edit_entry("val", lambda e: '"hello"'), STUDY, damaged(r"not a cache entry: 'hello'"), 0, ()),
+    ("cache-entry-directory", edit_entry("val", lambda e: Path()), STUDY, damaged(r"Is a directory"), 0, ()),
+    ("cache-entry-garbage", edit_entry("val", lambda e: "\x00\xff{"), STUDY, damaged(r"not JSON \(.+\)"), 0, ()),
+    ("cache-entry-empty", edit_entry("val", lambda e: ""), STUDY, damaged(r"not JSON \(.+\)"), 0, ()),
+    ("cache-entry-old-format", edit_entry("val", lambda e: e["result"]), STUDY, damaged(r"not a cache entry: .+"), 0, ()),
+    ("cache-entry-wrong-key", edit_entry("val", lambda e: {**e, "key": "0" * 64}), STUDY,
+     damaged(r"its key '0+' is not its name"), 0, ()),
+    ("cache-entry-result-[]", edit_entry("val", lambda e: {**e, "result": []}), STUDY,
+     damaged(r"not a training result: .+"), 0, ()),
+    ("cache-entry-extra-field", edit_entry("val", lambda e: {**e, "result": {**e["result"], "x": 1}}), STUDY,
+     damaged(r"not a training result: .+"), 0, ()),
+    ("cache-acc-wrong-sets", edit_entry("val", lambda e: {**e, "result": {**e["result"], "acc": {"val": 0.5}}}),
+     STUDY, damaged(r"sets \['val'\], expected \['train', 'val'\]"), 0, ()),
+    ("cache-diverged-string", edit_entry("val", lambda e: {**e, "result": {**e["result"], "diverged": "no"}}),
+     STUDY, damaged(r"diverged = no is not true or false"), 0, ()),
+    ("cache-epochs-run-negative", edit_entry("val", lambda e: {**e, "result": {**e["result"], "epochs_run": -1}}),
+     STUDY, damaged(r"epochs_run = -1 is not in 0\.\.1"), 0, ()),
+    ("cache-history-bogus", edit_entry("val", lambda e: {**e, "result": {**e["result"], "history": [{}]}}),
+     STUDY, damaged(r"history .+ does not match epochs_run = 1"), 0, ()),
+    ("cache-plausible-edit-verified", both(edit_entry("val", plausible_acc), setenv(DIGITCMP_VERIFY="9")), STUDY,
+     r"error: \S+\.json: cached acc\.val .* differs from a recomputation .*DIGITCMP_CACHE=off", 2, ()),
+    ("cache-verify-intact", setenv(DIGITCMP_VERIFY="9"), STUDY, None, 0, ()),
+    ("cache-verify-not-a-number", setenv(DIGITCMP_VERIFY="abc"), STUDY,
+     r"error: DIGITCMP_VERIFY: 'abc' is not allowed; allowed: a whole number of trainings \(0: off\)", 2, ()),
+    ("cache-dir-is-a-file", lambda repo, store: (store.joinpath("f").write_text("x"),
+                                                 {"DIGITCMP_CACHE": str(store / "f")})[1], STUDY,
+     r"warning: \S+/f: training cache unusable \(File exists\); training without a cache.*", 0, ()),
+    ("cache-dir-under-a-file", lambda repo, store: (store.joinpath("f").write_text("x"),
+                                                    {"DIGITCMP_CACHE": str(store / "f" / "sub")})[1], STUDY,
+     r"warning: \S+/f/sub: training cache unusable \(Not a directory\); training without a cache.*", 0, ()),
+    ("cache-dir-not-writable", setenv(DIGITCMP_CACHE="/proc/digitcmp-cache"), STUDY,
+     r"warning: /proc/digitcmp-cache: training cache unusable \(No such file or directory\); .*", 0, ()),
+    ("cache-empty-means-default", setenv(DIGITCMP_CACHE=""), STUDY, None, 0, ()),
+    ("runs-output-is-a-directory", replace(OUTS[1], "dir"), STUDY,
+     rf"error: {OUTS[1]}: cannot be written \(Is a directory: {OUTS[1]}\); allowed: a file in a writable directory", 2, ()),
+    ("runs-directory-is-a-file", lambda repo, store: (shutil.rmtree(repo / "metrics/runs"),
+                                                      (repo / "metrics/runs").write_text("x")) and None, STUDY,
+     rf"error: {OUTS[1]}: cannot be written \(File exists: metrics/runs\); allowed: .*", 2, ()),
+    ("curve-runs-missing", replace(f"metrics/runs/{ARCH}.json", None), ("python", "-m", "stages.curve"),
+     rf"error: metrics/runs/{ARCH}.json: missing; run `dvc repro study@{ARCH}`", 2, ()),
+    ("curve-runs-garbage", replace(f"metrics/runs/{ARCH}.json", "{oops"), ("python", "-m", "stages.curve"),
+     rf"error: metrics/runs/{ARCH}.json: unreadable \(not JSON\); run `dvc repro study@{ARCH}`", 2, ()),
+    ("curve-runs-list", replace(f"metrics/runs/{ARCH}.json", "[]"), ("python", "-m", "stages.curve"),
+     rf"error: metrics/runs/{ARCH}.json: not a JSON object; run `dvc repro study@{ARCH}`", 2, ()),
+    ("curve-runs-mean-string", replace(f"metrics/runs/{ARCH}.json", '{"mean": "high"}'),
+     ("python", "-m", "stages.curve"), rf"error: metrics/runs/{ARCH}.json: mean is 'high', not a number; run `dvc repro study@{ARCH}`", 2, ()),
+    ("report-runs-missing", replace(f"metrics/runs/{ARCH}.json", None), ("python", "-m", "stages.report"),
+     rf"error: metrics/runs/{ARCH}.json: missing; run `dvc repro study@{ARCH}`", 2, ()),
+    ("report-search-garbage", replace(f"metrics/search/{ARCH}.json", "\x00"), ("python", "-m", "stages.report"),
+     rf"error: metrics/search/{ARCH}.json: unreadable \(not JSON\); run `dvc repro study@{ARCH}`", 2, ()),
+    ("report-runs-no-std", replace(f"metrics/runs/{ARCH}.json", '{"mean": 0.5}'), ("python", "-m", "stages.report"),
+     rf"error: metrics/runs/{ARCH}.json: std is None, not a number; run `dvc repro study@{ARCH}`", 2, ()),
+    ("report-curve-json-missing", replace("metrics/curve.json", None), ("python", "-m", "stages.report"),
+     r"error: metrics/curve.json: missing; run `dvc repro curve`", 2, ()),
+    ("dask-address-malformed", both(dask_backend, empty_cache, setenv(DASK_SCHEDULER_ADDRESS="tcp://127.0.0.1:notaport")),
+     STUDY, r"error: DASK_SCHEDULER_ADDRESS: 'tcp://127.0.0.1:notaport' is malformed \(.+\); allowed: tcp://HOST:PORT of a Dask scheduler", 2, ()),
+]
+PROGRESS = re.compile(r"(search|retrain) \S+: \d+ (of \d+ trainings to run|cached trainings retrained)")
+
+
+def snapshot(repo: Path) -> dict[str, bytes]:
+    return {p.relative_to(repo).as_posix(): p.read_bytes() for p in sorted((repo / "metrics").rglob("*"))
+            if p.is_file()} | {name: (repo / name).read_bytes() for name in ("results.md", "plots/curve.csv")}
+
+
+@pytest.mark.parametrize("fault, command, line, status, may_change", [row[1:] for row in ROWS],
+                         ids=[row[0] for row in ROWS])
+def test_fault(project, tmp_path, fault, command, line, status, may_change):
+    base, store = project
+    repo = clone(base, tmp_path / "repo")
+    cache = shutil.copytree(store, tmp_path / "store")
+    extra = fault(repo, cache) or {}
+    before = snapshot(repo)
+    out = run(repo, *command, check=False, env={**env(repo), "DIGITCMP_CACHE": str(cache), **extra})
+    lines = [x for x in out.stderr.splitlines() if not PROGRESS.match(x)]
+    assert out.returncode == status, out.stderr
+    if line is None:
+        assert lines == []
+    else:
+        assert len(lines) == 1 and re.fullmatch(line, lines[0]), out.stderr
+    after = snapshot(repo)
+    assert {k for k in before.keys() | after.keys() if before.get(k) != after.get(k)} <= set(may_change)
+    assert not list(repo.rglob(".*.tmp")) and not list(repo.glob("*.json"))
+
+
+
+@pytest.fixture
+def silent_server():
+    """A TCP server on 127.0.0.1 that accepts connections and never says a word."""
+    server = socket.create_server(("127.0.0.1", 0))
+    accepted = []
+    thread = threading.Thread(target=lambda: accepted.append(server.accept()), daemon=True)
+    thread.start()
+    yield f"tcp://127.0.0.1:{server.getsockname()[1]}"
+    server.close()
+
+
+@pytest.mark.parametrize("address, line", [
+    ("tcp://127.0.0.1:1", r"'tcp://127.0.0.1:1' could not be reached \(.*\); allowed: the address of a running "
+                          r"Dask scheduler, or unset it for a local cluster"),
+    ("tcp://127.0.0.1:notaport", r"'tcp://127.0.0.1:notaport' is malformed \(.*\); allowed: tcp://HOST:PORT"),
+    ("garbage:::", r"'garbage:::' is malformed .*"),
+    ("tcp://no-such-host.invalid:8786", r"'tcp://no-such-host.invalid:8786' could not be reached .*"),
+    ("SILENT", r"'SILENT' accepted the connection but did not answer within 2 s; allowed: .*"),
+], ids=["refused", "bad-port", "malformed", "unknown-host", "accepts-and-never-answers"])
+def test_dask_scheduler_faults_are_one_line_in_bounded_time(silent_server, address, line):
+    from digitcmp.engine import check_scheduler
+    from digitcmp.errors import UserError
+
+    address = silent_server if address == "SILENT" else address
+    with pytest.raises(UserError) as err:
+        check_scheduler(address, timeout=1)
+    assert re.match("DASK_SCHEDULER_ADDRESS: " + line.replace("SILENT", re.escape(address)), str(err.value))
+
+
+def test_a_real_scheduler_passes_the_check():
+    from dask.distributed import LocalCluster
+
+    from digitcmp.engine import check_scheduler
+
+    with LocalCluster(n_workers=0, processes=False, dashboard_address=None) as cluster:
+        check_scheduler(cluster.scheduler_address, timeout=5)
+
+
+def test_ctrl_c_while_a_stage_imports_is_one_line(project, tmp_path):
+    """SIGINT right after the stage's first instruction, while torch and the rest import."""
+    base, _ = project
+    code = ("import os, runpy, signal; import stages; os.kill(os.getpid(), signal.SIGINT); "
+            f"runpy.run_module('stages.study', run_name='__main__')")
+    out = subprocess.run([sys.executable, "-c", code, ARCH], cwd=base, env=env(base), capture_output=True,
+                         text=True, preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
+    assert out.returncode == 130
+    assert out.stderr.splitlines() == ["interrupted: finished trainings are cached; rerun `dvc repro` to continue"]
