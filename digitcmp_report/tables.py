@@ -1,6 +1,6 @@
 """The report's tables, computed from the stages' JSON results: Table 2 beside the
 study's, the significance tests (`comparisons`, `questions`), the metrics DVC shows
-(`summary`) and the plots' CSV data. Pure functions; nothing is written here.
+(`summary`), results.md's numbers as data (`results`) and the plots' CSV data. Pure functions; nothing is written here.
 
 Significance (the study's §5 asks for t-tests and never ran them): for every family,
 sharing vs nosharing (once with and once without the auxiliary loss) and aux vs noaux
@@ -150,15 +150,27 @@ def value(row: pd.Series, key: str) -> Any:
 
 
 def _arch_entry(row: pd.Series) -> dict[str, Any]:
-    # What an experiment can change; the study's constants and t/df stay in results.md,
-    # so `dvc metrics show` stays readable.
     return {k: value(row, k) for k in ("mean", "std", "n_diverged", "lr", "hidden", "lambda")}
 
 
-def summary(table: pd.DataFrame, tests: pd.DataFrame, extras: pd.DataFrame | None = None,
+def summary(table: pd.DataFrame, extras: pd.DataFrame | None = None) -> dict[str, Any]:
+    """The metrics DVC shows (metrics/summary.json), what users compare across experiments:
+    `<arch>.mean` and `<arch>.std` of test accuracy, and `best`, the study's best of its
+    sixteen (Table 2's bold row). Nothing else, so that `dvc metrics diff` is one line per
+    changed number and `dvc exp show` stays as narrow as it can."""
+    everything = table if extras is None else pd.concat([table, extras])
+    out: dict[str, Any] = {arch: {"mean": _num(row["mean"]), "std": _num(row["std"])}
+                           for arch, row in everything.iterrows()}
+    out["best"] = best_arch(table)
+    return out
+
+
+def results(table: pd.DataFrame, tests: pd.DataFrame, extras: pd.DataFrame | None = None,
             qs: pd.DataFrame | None = None) -> dict[str, Any]:
-    """Flat enough for `dvc metrics diff`: `<arch>.mean`, `best.mean`, `tests.<family>.<test>.p`
-    (Welch), `.p_holm`, `.p_paired`, `.g` (Hedges) and `.diff` (difference of means)."""
+    """results.md's numbers as data (metrics/results.json, not a declared DVC metric): per
+    architecture mean, std, diverged runs and the chosen hyperparameters; the best; and
+    `tests.<family>.<test>` with `diff` (of means), `p` (Welch), `p_holm`, `p_paired` and
+    `g` (Hedges), unrounded."""
     out: dict[str, Any] = {arch: _arch_entry(row) for arch, row in table.iterrows()}
     for arch, row in (extras if extras is not None else pd.DataFrame()).iterrows():
         out[arch] = _arch_entry(row)

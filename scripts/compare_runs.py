@@ -20,20 +20,28 @@ from digitcmp.stage import results_path
 from digitcmp_report.stats import paired_change, paired_change_text
 
 
+def commit_of(revision: str) -> str:
+    """The commit `revision` names, never read as an option of git (e.g. '--output=FILE')."""
+    found = subprocess.run(["git", "rev-parse", "--verify", "--quiet", "--end-of-options", f"{revision}^{{commit}}"],
+                           capture_output=True, text=True)
+    if found.returncode != 0:
+        raise UserError(f"{revision}: not a git revision here; allowed: a commit, branch or tag")
+    return found.stdout.strip()
+
+
 def runs_at(revision: str | None) -> dict[str, dict]:
     """Each architecture's runs JSON at a git revision (None: the workspace), those that exist."""
     runs = {}
+    commit = commit_of(revision) if revision is not None else None
     for arch in NAMES:
         path = results_path("runs", arch).as_posix()
         if revision is None:
             if Path(path).is_file():
                 runs[arch] = json.loads(Path(path).read_text())
             continue
-        shown = subprocess.run(["git", "show", f"{revision}:{path}"], capture_output=True, text=True)
+        shown = subprocess.run(["git", "show", f"{commit}:{path}"], capture_output=True, text=True)
         if shown.returncode == 0:
             runs[arch] = json.loads(shown.stdout)
-        elif "invalid object name" in shown.stderr or "unknown revision" in shown.stderr:
-            raise UserError(f"{revision}: not a git revision here; allowed: a commit, branch or tag")
     return runs
 
 

@@ -5,7 +5,9 @@ Reads params: data.seed, train.curve_epochs, train.batch_size, train.val_fractio
 train.device. Reads metrics/runs/*.json and the winner's metrics/search JSON.
 """
 
-from digitcmp import params as P
+import math
+
+from digitcmp import bounds, params as P
 from digitcmp.files import csv_text, read_json, write_json, write_text
 from digitcmp.models import ARCHITECTURES
 from digitcmp.search import best_architecture, curve
@@ -14,6 +16,10 @@ from digitcmp.stage import results_path, run_stage
 
 def main(argv: list[str]) -> None:
     params = P.load()
+    train = params["train"]
+    bounds.check_device(train["device"])
+    bounds.check_steps("curve", train["curve_epochs"] * math.ceil(params["data"]["n_pairs"] / train["batch_size"]),
+                       f"train.curve_epochs {train['curve_epochs']}")
     runs = {arch: read_json(results_path("runs", arch)) for arch in ARCHITECTURES}
     arch = best_architecture(runs)
     best = read_json(results_path("search", arch))["best"]

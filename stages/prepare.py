@@ -3,7 +3,7 @@
 Reads params: data.source, data.root, data.download, data.n_pairs, data.seed, train.repeats.
 """
 
-from digitcmp import params as P
+from digitcmp import bounds, params as P
 from digitcmp.stage import run_stage
 from digitcmp.data import prepare_arrays, save_prepared
 
@@ -12,6 +12,7 @@ OUT = "data/prepared"
 
 def main(argv: list[str]) -> None:
     params = P.load()
+    bounds.check_prepare(params)
     data, repeats = params["data"], params["train"]["repeats"]
     arrays = prepare_arrays(data["source"], data["seed"], data["n_pairs"], repeats, data["root"], data["download"])
     meta = {"source": data["source"], "seed": data["seed"], "n_pairs": data["n_pairs"], "repeats": repeats}

@@ -1,5 +1,6 @@
-"""Stage `report`: Table 2 beside the study's, t-tests, figures → results.md,
-metrics/summary.json, plots/*.csv and plots/*.png (see `digitcmp_report.build`).
+"""Stage `report`: Table 2 beside the study's, t-tests, figures → results.md and its data
+(metrics/results.json), the declared metrics (metrics/summary.json: means, stds, best),
+plots/*.csv and plots/*.png (see `digitcmp_report.build`).
 
 Reads params: extras (which architectures beyond the study get rows of their own below
 Table 2), data.source, data.n_pairs, data.seed, train.epochs, train.batch_size,
@@ -7,14 +8,15 @@ train.val_fraction, train.repeats, train.standardise (for the example pairs and 
 the grid's values are read from metrics/search, so that only the searches depend on them).
 Reads every architecture's search and runs JSON (`digitcmp.stage.results_path`),
 metrics/curve.json, plots/curve.csv, data/prepared (the example pairs: the first 16
-of the grid search's draw) and, when it is there, experiments/study_conditions.json (the
-sixteen under the study's conditions, `python -m scripts.conditions`).
+of the grid search's draw; and how much the retrainings' test sets overlap) and, when it
+is there, experiments/study_conditions.json (the sixteen under the study's conditions,
+`python -m scripts.conditions`).
 """
 
 from pathlib import Path
 
 from digitcmp import params as P
-from digitcmp.data import load_prepared, make_pairs
+from digitcmp.data import Prepared, load_prepared, make_pairs, mean_test_overlap
 from digitcmp.errors import UserError
 from digitcmp.files import read_json, write_bytes
 from digitcmp.models import ARCHITECTURES
@@ -27,8 +29,7 @@ from digitcmp_report.tables import grid_axes
 N_EXAMPLE_PAIRS = 16
 
 
-def example_pairs(directory: str, data: dict):
-    prepared = load_prepared(directory, {k: data[k] for k in ("source", "seed", "n_pairs")})
+def example_pairs(prepared: Prepared):
     idx = prepared.draws[0, 0][: 2 * N_EXAMPLE_PAIRS]
     x, target, classes = make_pairs(prepared.pools.train_images, prepared.pools.train_labels, idx)
     return x.numpy(), classes.numpy(), target.numpy()
@@ -49,12 +50,14 @@ def main(argv: list[str]) -> None:
     runs, searches = (read_results(kind, list(ARCHITECTURES) + extras) for kind in ("runs", "search"))
     if not Path("plots/curve.csv").is_file():
         raise UserError("plots/curve.csv is missing; run `dvc repro curve` first")
+    prepared = load_prepared("data/prepared", {k: data[k] for k in ("source", "seed", "n_pairs")})
     protocol = Protocol(data["source"], data["n_pairs"], data["seed"], train["epochs"], train["batch_size"],
                         train["val_fraction"], train["repeats"], *grid_axes({a: searches[a] for a in ARCHITECTURES}),
-                        train["standardise"])
+                        train["standardise"], test_overlap=mean_test_overlap(prepared.draws),
+                        test_pool=len(prepared.pools.test_labels))
     conditions = read_json(CONDITIONS_FILE) if Path(CONDITIONS_FILE).is_file() else None
     outputs = build_report(runs, searches, protocol, Path("plots/curve.csv").read_text(),
-                           read_json("metrics/curve.json"), example_pairs("data/prepared", data), extras=extras,
+                           read_json("metrics/curve.json"), example_pairs(prepared), extras=extras,
                            conditions=conditions, params=params)
     for path, blob in outputs.items():
         write_bytes(path, blob)

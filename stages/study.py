@@ -12,10 +12,11 @@ train.val_fraction, train.repeats, train.device, train.precision (and train.work
 train.backend, which change speed but never results, so they are not dependencies).
 """
 
-from digitcmp import params as P
+from digitcmp import bounds, params as P
+from digitcmp.data import check_prepared_for
 from digitcmp.files import write_json
 from digitcmp.registry import NAMES
-from digitcmp.search import retrain, search
+from digitcmp.search import grid_points, retrain, search
 from digitcmp.stage import one_arch, results_path, run_stage
 
 
@@ -23,6 +24,9 @@ def main(argv: list[str]) -> None:
     arch = one_arch(argv, NAMES)
     params = P.load()
     P.require_extra(arch, params)
+    bounds.check_device(params["train"]["device"])
+    bounds.check_training(arch, grid_points(arch, params), params)
+    check_prepared_for(params)
     found = search(arch, params)
     runs = retrain(arch, found["best"], params)
     write_json(results_path("search", arch), found)  # both at the end: an interrupted stage

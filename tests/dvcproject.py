@@ -12,7 +12,7 @@ ROOT = Path(__file__).resolve().parents[1]
 VENV_BIN = Path(sys.executable).parent
 # What a project copy needs: the pipeline, its code and DVC's config and plot templates.
 PROJECT_FILES = ("dvc.yaml", "stages", "digitcmp", "digitcmp_report", "experiments", ".dvc/config", ".dvc/plots",
-                 ".dvcignore", ".gitignore")
+                 ".dvc/plots_page.html", ".dvcignore", ".gitignore", "data/mnist/MNIST/raw/README.md")
 
 TINY = {
     "lr": [1.0e-3],
@@ -20,7 +20,7 @@ TINY = {
     "lambda": [0.5],
     "data": {"source": "mnist5k", "root": "data/mnist", "download": False, "n_pairs": 60, "seed": 0},
     "train": {"epochs": 1, "batch_size": 20, "val_fraction": 0.3, "repeats": 2, "curve_epochs": 2,
-              "workers": 2, "backend": "fork", "device": "cpu", "precision": "auto", "standardise": True},
+              "workers": 2, "backend": "fork", "device": "cpu", "precision": "fp32", "standardise": True},
     "extras": {
         "probcmp_conv": {"lr": 1.0e-3, "hidden": 8, "lambda": 0.5},
         "conv2x_sharing_aux": {"lr": 1.0e-3, "hidden": 8, "lambda": 0.5, "activation": "tanh", "dropout": 0.25},

@@ -7,7 +7,8 @@ import numpy as np
 import pytest
 import torch
 
-from digitcmp.data import MNIST_FILES, generate_pair_sets, load_pools, max_pairs
+from digitcmp import mnist
+from digitcmp.data import generate_pair_sets, load_pools, max_pairs
 from digitcmp.errors import UserError
 
 
@@ -59,7 +60,7 @@ def test_seeded():
 
 
 def test_n_too_large_names_the_maximum():
-    with pytest.raises(UserError, match="allowed: 1 to 1250"):
+    with pytest.raises(UserError, match="allowed: 2 to 1250"):
         generate_pair_sets(max_pairs("mnist5k") + 1)
 
 
@@ -95,7 +96,7 @@ def test_mnist_source_missing_files_is_one_clear_line(tmp_path):
         load_pools("mnist", root=tmp_path)
     message = str(err.value)
     assert "\n" not in message and str(tmp_path / "MNIST" / "raw") in message
-    assert all(name in message for name in MNIST_FILES)
+    assert all(name in message for name in mnist.NAMES)
 
 
 def test_unknown_source():

@@ -7,7 +7,6 @@ import shutil
 import pytest
 
 from digitcmp.models import ARCHITECTURES
-from digitcmp.precision import resolve_precision
 from tests.dvcproject import ROOT, TINY, dvc, env, ran_stages, run, write_params
 
 AUX = {a for a in ARCHITECTURES if a.endswith("_aux")}
@@ -26,7 +25,7 @@ def test_repro_writes_every_output_and_a_second_repro_runs_nothing(base_run):
         runs = json.loads((base / f"metrics/runs/{arch}.json").read_text())
         assert len(search["grid"]) == 1 and search["best"]["hidden"] == 16
         assert len(runs["test_acc"]) == 2 and 0 <= runs["mean"] <= 1
-        assert runs["precision"] == search["precision"] == resolve_precision("auto", arch)  # train.precision: auto
+        assert runs["precision"] == search["precision"] == "fp32"  # train.precision: fp32, the default
     summary = json.loads((base / "metrics/summary.json").read_text())
     assert set(ARCHITECTURES) <= set(summary)
     again = dvc(base, "repro")
@@ -36,14 +35,18 @@ def test_repro_writes_every_output_and_a_second_repro_runs_nothing(base_run):
 
 def test_lambda_experiment_reruns_only_the_aux_models(repo):
     out = dvc(repo, "exp", "run", "-S", "lambda=0.75")
-    expected = {f"study@{a}" for a in AUX} | {"curve", "report"}
+    expected = {f"study@{a}" for a in AUX} | {"check", "curve", "report"}
     assert ran_stages(out.stdout) == expected
     for arch in AUX:
         grid = json.loads((repo / f"metrics/search/{arch}.json").read_text())["grid"]
         assert [p["lambda"] for p in grid] == [0.75]
     diff = json.loads(dvc(repo, "metrics", "diff", "--json").stdout)["metrics/summary.json"]
     changed = {key.split(".")[0] for key in diff if key.endswith(".mean")}
-    assert changed and changed <= AUX | {"best"}
+    assert changed and changed <= AUX
+    # What DVC shows is the means, stds and the best, nothing else: one line per changed number.
+    assert all(key == "best" or key.rsplit(".", 1)[1] in ("mean", "std") for key in diff)
+    rows = [line.split() for line in dvc(repo, "metrics", "diff").stdout.splitlines()[1:] if line.strip()]
+    assert len(rows) == len(diff) and {r[1] for r in rows} == set(diff)
 
 
 def test_lambda_list_experiment(repo):
@@ -57,19 +60,26 @@ def test_lambda_list_experiment(repo):
 def test_lr_is_a_dependency_of_the_sixteen_studies_only(repo):
     write_params(repo, {**TINY, "lr": [1.0e-2]})
     changed = set(json.loads(dvc(repo, "status", "--json").stdout))
-    assert changed == {f"study@{a}" for a in ARCHITECTURES}
+    assert changed == {f"study@{a}" for a in ARCHITECTURES} | {"check"}
+
+
+def test_an_extras_grid_is_a_dependency_of_that_extra_and_the_report_only(repo):
+    deeper = {**TINY["extras"]["deepmlp_sharing_aux"], "depth": 3}
+    write_params(repo, {**TINY, "extras": {**TINY["extras"], "deepmlp_sharing_aux": deeper}})
+    changed = set(json.loads(dvc(repo, "status", "--json").stdout))
+    assert changed == {"extra@deepmlp_sharing_aux", "report"}  # not curve: extras' results live apart
 
 
 def test_precision_is_a_dependency_of_every_training_stage(repo):
-    write_params(repo, {**TINY, "train": {**TINY["train"], "precision": "fp32"}})
+    write_params(repo, {**TINY, "train": {**TINY["train"], "precision": "bf16"}})
     changed = set(json.loads(dvc(repo, "status", "--json").stdout))
     extras = {f"extra@{a}" for a in TINY["extras"]}
-    assert changed == {f"study@{a}" for a in ARCHITECTURES} | extras | {"curve"}
+    assert changed == {f"study@{a}" for a in ARCHITECTURES} | extras | {"check", "curve"}
 
 
 def test_fresh_clone_regenerates_data_byte_identically_and_skips_training(repo):
     before = digest(repo / "data")
-    shutil.rmtree(repo / "data")
+    shutil.rmtree(repo / "data" / "prepared")  # data/mnist/MNIST/raw/README.md is in git
     shutil.rmtree(repo / ".dvc" / "cache")
     shutil.rmtree(repo / ".cache", ignore_errors=True)
     out = dvc(repo, "repro")

@@ -10,6 +10,7 @@ import sys
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import pytest
 import yaml
 from scipy import stats
@@ -108,8 +109,7 @@ def test_study_table2_is_the_papers():
 
 def test_t_tests_equal_a_direct_scipy_welch_on_the_stored_runs(built):
     runs, out = built
-    summary = json.loads(out["metrics/summary.json"])
-    tests = summary["tests"]
+    tests = json.loads(out["metrics/results.json"])["tests"]
     assert set(tests) == set(FAMILIES) | {"beyond"}  # beyond: the open questions (conv2 vs conv1 here)
     md = out["results.md"].decode()
     for family in FAMILIES:
@@ -146,16 +146,44 @@ def test_holm_matches_the_textbook_example():
     assert math.isnan(got[4])
 
 
-def test_summary_is_flat_per_architecture_with_a_best_entry(built):
+def test_declared_metrics_are_means_stds_and_the_best_only(built):
     runs, out = built
     summary = json.loads(out["metrics/summary.json"])
-    for arch in ARCHITECTURES:
-        assert summary[arch]["mean"] == pytest.approx(np.mean(runs[arch]["test_acc"]))
-        assert summary[arch]["std"] == pytest.approx(np.std(runs[arch]["test_acc"], ddof=1))
-        assert isinstance(summary[arch]["n_diverged"], int) and isinstance(summary[arch]["hidden"], int)
-        assert summary[arch]["lambda"] == (0.5 if uses_lambda(arch) else None)
     best = max(ARCHITECTURES, key=lambda a: runs[a]["mean"])
-    assert summary["best"] == {"arch": best, "mean": runs[best]["mean"], "std": runs[best]["std"]}
+    assert summary.pop("best") == best
+    assert list(summary) == list(runs)  # Table 2's order, then the extras
+    for arch, entry in summary.items():
+        assert entry == {"mean": pytest.approx(np.mean(runs[arch]["test_acc"])),
+                         "std": pytest.approx(np.std(runs[arch]["test_acc"], ddof=1))}
+
+
+def test_small_p_values_print_as_numbers():
+    assert markdown._p(3.2e-7) == "3.2e-07" and markdown._p(0.01234) == "0.0123" and markdown._p(None) == "—"
+
+
+def test_accuracy_figure_bolds_tables_best_not_a_better_extra():
+    from digitcmp_report.figures import fig_accuracy
+
+    runs, searches = synthetic_runs(archs=list(ARCHITECTURES) + ["deepmlp_sharing_aux"])
+    runs["deepmlp_sharing_aux"]["mean"] = 0.99
+    table = tables.table2(runs, searches)
+    everything = pd.concat([table, tables.table2(runs, searches, ["deepmlp_sharing_aux"])])
+    best = tables.best_arch(table)
+    fig = fig_accuracy(everything, best)
+    bold = [t.get_text() for t in fig.axes[0].get_yticklabels() if t.get_fontweight() == "bold"]
+    assert bold == [label(best)]
+
+
+def test_results_data_has_the_hyperparameters_and_tests(built):
+    runs, out = built
+    data = json.loads(out["metrics/results.json"])
+    for arch in ARCHITECTURES:
+        assert data[arch]["mean"] == pytest.approx(np.mean(runs[arch]["test_acc"]))
+        assert isinstance(data[arch]["n_diverged"], int) and isinstance(data[arch]["hidden"], int)
+        assert data[arch]["lambda"] == (0.5 if uses_lambda(arch) else None)
+    best = max(ARCHITECTURES, key=lambda a: runs[a]["mean"])
+    assert data["best"] == {"arch": best, "mean": runs[best]["mean"], "std": runs[best]["std"]}
+    assert set(data["tests"]) >= set(FAMILIES)
 
 
 def test_every_output_is_written_and_pngs_are_byte_identical_on_rerun(built):
@@ -182,21 +210,21 @@ def test_csv_plot_data(built):
 
 
 def test_extras_get_their_own_rows_below_table2():
-    runs, searches = synthetic_runs(archs=list(ARCHITECTURES) + ["conv3_sharing_aux"])
-    runs["conv3_sharing_aux"].update(activation="tanh", dropout=0.25, **{"lambda": 0.5})  # an extra: options
+    runs, searches = synthetic_runs(archs=list(ARCHITECTURES) + ["deepmlp_sharing_aux"])
+    runs["deepmlp_sharing_aux"].update(activation="tanh", dropout=0.25, **{"lambda": 0.5})  # an extra: options
     out = build_report(runs, searches, PROTOCOL, CURVE_CSV, CURVE_META, pairs(),
-                              extras=["conv3_sharing_aux"])
+                              extras=["deepmlp_sharing_aux"])
     md = out["results.md"].decode()
     assert len(table_rows(md, "## Table 2")) == 16
     extra = table_rows(md, "Beyond the study")
-    assert [r[0] for r in extra] == ["conv3_sharing_aux"]
+    assert [r[0] for r in extra] == ["deepmlp_sharing_aux"]
     assert extra[0][2] == "—"  # no study number
     hyper = table_rows(md, "## Chosen hyperparameters")
-    assert hyper[-1][:6] == ["conv3_sharing_aux", "0.001", "100", "0.5", "fp32", "activation=tanh, dropout=0.25"]
+    assert hyper[-1][:6] == ["deepmlp_sharing_aux", "0.001", "100", "0.5", "fp32", "activation=tanh, dropout=0.25"]
     assert hyper[0][5] == "—"
     summary = json.loads(out["metrics/summary.json"])
-    assert summary["conv3_sharing_aux"]["mean"] == pytest.approx(np.mean(runs["conv3_sharing_aux"]["test_acc"]))
-    assert "conv3_sharing_aux" in out["plots/runs.csv"].decode()
+    assert summary["deepmlp_sharing_aux"]["mean"] == pytest.approx(np.mean(runs["deepmlp_sharing_aux"]["test_acc"]))
+    assert "deepmlp_sharing_aux" in out["plots/runs.csv"].decode()
 
 
 def test_best_model_layers_are_the_studys_table3():
@@ -228,9 +256,9 @@ def test_nan_statistics_become_null_not_invalid_json():
     for arch in ("mlp_sharing_aux", "mlp_nosharing_aux"):
         runs[arch].update(mean=0.75, std=0.0)
     table, tests = tables.table2(runs, searches), tables.comparisons(runs)
-    summary = tables.summary(table, tests)
-    json.dumps(summary, allow_nan=False)
-    assert summary["tests"]["mlp"]["sharing_vs_nosharing_aux"]["p"] is None
+    data = tables.results(table, tests)
+    json.dumps(data, allow_nan=False)
+    assert data["tests"]["mlp"]["sharing_vs_nosharing_aux"]["p"] is None
     assert not re.search(r"\bnan\b", markdown.tests_markdown(tests), re.IGNORECASE)
 
 
@@ -289,14 +317,11 @@ def check_offline_page(page_dir: Path, plots: list, revisions: int = 1) -> None:
 
 def test_dvc_plots_show_page_loads_no_script_from_the_network(tmp_path, built):
     _, out = built
-    page_template = ROOT / "build" / "dvc_plots_page.html"
-    assert page_template.is_file(), "run `make setup`: it builds the offline plots page"
     env = {**os.environ, "DVC_NO_ANALYTICS": "1"}
     subprocess.run([DVC, "init", "--no-scm", "-q"], cwd=tmp_path, check=True, env=env)
-    # A throwaway project with our config, templates and plots, and the report's outputs.
-    config = (ROOT / ".dvc" / "config").read_text()
-    assert "html_template = ../build/dvc_plots_page.html" in config
-    (tmp_path / ".dvc" / "config").write_text(config.replace("../build/dvc_plots_page.html", str(page_template)))
+    # A throwaway project with our config, templates, committed page and plots, and the report's outputs.
+    for name in (".dvc/config", ".dvc/plots_page.html"):
+        shutil.copy(ROOT / name, tmp_path / name)
     shutil.copytree(ROOT / ".dvc" / "plots", tmp_path / ".dvc" / "plots")
     plots = declared_plots()
     (tmp_path / "dvc.yaml").write_text(yaml.safe_dump({"plots": plots}, allow_unicode=True))
@@ -320,19 +345,18 @@ def test_tiny_repro_writes_every_declared_plot_and_table2(base_run):
         assert (base / path).is_file(), path
     md = (base / "results.md").read_text()
     assert len(table_rows(md, "## Table 2")) == 16
-    summary = json.loads((base / "metrics/summary.json").read_text())
+    data = json.loads((base / "metrics/results.json").read_text())
     for family in FAMILIES:  # the stored runs, tested directly
         for key, _, _, treated, control in tables.COMPARISONS:
             a = json.loads((base / f"metrics/runs/{family}_{treated}.json").read_text())["test_acc"]
             b = json.loads((base / f"metrics/runs/{family}_{control}.json").read_text())["test_acc"]
             p = stats.ttest_ind(a, b, equal_var=False).pvalue
-            got = summary["tests"][family][key]["p"]
+            got = data["tests"][family][key]["p"]
             assert (got is None and math.isnan(p)) or got == pytest.approx(p, rel=1e-12)
 
 
 def test_tiny_repro_dvc_plots_show_works_offline(repo):
-    (repo / "build").mkdir(exist_ok=True)
-    shutil.copy(ROOT / "build" / "dvc_plots_page.html", repo / "build")  # what `make setup` builds
+    assert not (repo / "build").exists()  # nothing built: the page is committed
     out = dvc(repo, "plots", "show", "-o", "page")
     assert "failed" not in out.stdout + out.stderr
     check_offline_page(repo / "page", declared_plots())

@@ -18,8 +18,6 @@ from digitcmp.models import Option, Output
 ACTIVATIONS = {"relu": nn.ReLU, "leaky_relu": nn.LeakyReLU, "tanh": nn.Tanh, "sigmoid": nn.Sigmoid}
 
 
-def _positive_int(v) -> bool:
-    return isinstance(v, int) and not isinstance(v, bool) and v >= 1
 
 
 def activation(default: str = "relu") -> Option:
@@ -31,8 +29,11 @@ def dropout(default: float = 0.0) -> Option:
                   "a number in [0, 1)")
 
 
-def positive_int(default: int) -> Option:
-    return Option(default, _positive_int, "an integer >= 1")
+def positive_int(default: int, high: int = 1024) -> Option:
+    """An integer option with an upper bound, so that no value makes a model too large to
+    even price (digitcmp.bounds counts models of width 1 to 3 at the option's value)."""
+    return Option(default, lambda v: isinstance(v, int) and not isinstance(v, bool) and 1 <= v <= high,
+                  f"an integer from 1 to {high}")
 
 
 def flag(default: bool) -> Option:

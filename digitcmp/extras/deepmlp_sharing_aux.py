@@ -28,4 +28,5 @@ def build(hidden: int, activation: str, dropout: float, depth: int, width: int) 
 
 
 REGISTER = {"deepmlp_sharing_aux": Entry(build, family="deepmlp", options={
-    "activation": activation(), "dropout": dropout(), "depth": positive_int(4), "width": positive_int(512)})}
+    "activation": activation(), "dropout": dropout(), "depth": positive_int(4, high=64),
+    "width": positive_int(512)})}

@@ -56,4 +56,4 @@ def build(hidden: int, activation: str, dropout: float, batchnorm: bool, width: 
 
 
 REGISTER = {"probcmp_conv": Entry(build, family="probcmp", options={
-    "activation": activation(), "dropout": dropout(), "batchnorm": flag(True), "width": positive_int(16)})}
+    "activation": activation(), "dropout": dropout(), "batchnorm": flag(True), "width": positive_int(16, high=256)})}

@@ -1,0 +1,116 @@
+"""The full MNIST's four IDX files under `<root>/MNIST/raw`, read and checked here.
+
+Only the uncompressed IDX files are read (torchvision's layout, so an existing
+torchvision download works), never torchvision's `processed/*.pt` caches: a leftover
+cache must not stand in for the files DVC tracks as the `prepare` stage's dependency.
+Every file is checked before its bytes are used (regular file, magic number, image
+size, length, label range, image and label counts agree), and a damaged one is
+named in one line.
+"""
+
+import gzip
+import hashlib
+import math
+import os
+import stat
+import urllib.request
+from pathlib import Path
+
+import numpy as np
+
+from digitcmp.errors import UserError
+
+FILES = {  # split → (images, labels)
+    "train": ("train-images-idx3-ubyte", "train-labels-idx1-ubyte"),
+    "test": ("t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte"),
+}
+NAMES = tuple(name for pair in FILES.values() for name in pair)
+IMAGE_MAGIC, LABEL_MAGIC = 0x00000803, 0x00000801  # unsigned bytes, 3 and 1 dimensions
+SIDE = 28
+# The gzipped files and their MD5s, as torchvision downloads them.
+MIRRORS = ("https://ossci-datasets.s3.amazonaws.com/mnist/", "http://yann.lecun.com/exdb/mnist/")
+MD5 = {
+    "train-images-idx3-ubyte": "f68b3c2dcbeaaa9fbdd348bbdeb94873",
+    "train-labels-idx1-ubyte": "d53e105ee54ea40749a09fcbcd1e9432",
+    "t10k-images-idx3-ubyte": "9fb629c4189551a2d022fa330f9573f3",
+    "t10k-labels-idx1-ubyte": "ec29112dd5afa0611ce80d1b7f02629c",
+}
+
+
+def raw_dir(root: str | Path) -> Path:
+    return Path(root) / "MNIST" / "raw"
+
+
+def _bad(path: Path, what: str) -> UserError:
+    return UserError(f"{path}: {what}; allowed: an uncompressed MNIST IDX file "
+                     f"(replace it, or delete it and set data.download: true)")
+
+
+def _read(path: Path, magic: int, dims: int) -> tuple[np.ndarray, tuple[int, ...]]:
+    """The payload (uint8) and dimensions of one IDX file, after checking its header and length."""
+    try:
+        info = os.stat(path)
+    except OSError as err:
+        raise _bad(path, f"cannot be read ({err.strerror})")
+    if not stat.S_ISREG(info.st_mode):  # a FIFO would block the read, a directory fail it
+        raise _bad(path, "is not a regular file")
+    header = 4 + 4 * dims
+    if info.st_size < header:
+        raise _bad(path, f"is {info.st_size} bytes, shorter than its {header}-byte header (empty or truncated)")
+    with open(path, "rb") as f:
+        head = f.read(header)
+        found = int.from_bytes(head[:4], "big")
+        if found != magic:
+            raise _bad(path, f"has magic number {found:#010x}, expected {magic:#010x}")
+        shape = tuple(int.from_bytes(head[4 + 4 * i: 8 + 4 * i], "big") for i in range(dims))
+        if dims == 3 and shape[1:] != (SIDE, SIDE):
+            raise _bad(path, f"holds {shape[1]}x{shape[2]} images, expected {SIDE}x{SIDE}")
+        expected = header + math.prod(shape)
+        if info.st_size != expected:
+            what = "truncated" if info.st_size < expected else "longer than its header says"
+            raise _bad(path, f"is {info.st_size} bytes where its header ({shape[0]} items) says {expected}: {what}")
+        return np.frombuffer(f.read(), dtype=np.uint8), shape
+
+
+def read_split(root: str | Path, split: str) -> tuple[np.ndarray, np.ndarray]:
+    """(images K×28×28 uint8, labels K int64) of `split` ("train" or "test")."""
+    images_name, labels_name = FILES[split]
+    raw = raw_dir(root)
+    pixels, shape = _read(raw / images_name, IMAGE_MAGIC, 3)
+    labels, (count,) = _read(raw / labels_name, LABEL_MAGIC, 1)
+    if count != shape[0]:
+        raise _bad(raw / labels_name, f"holds {count} labels but {images_name} holds {shape[0]} images")
+    if count and labels.max() > 9:
+        raise _bad(raw / labels_name, f"has label {int(labels.max())} at index {int(labels.argmax())}; "
+                                      f"digits are 0 to 9")
+    return pixels.reshape(shape), labels.astype(np.int64)
+
+
+def missing(root: str | Path) -> list[str]:
+    raw = raw_dir(root)
+    return [name for name in NAMES if not os.path.lexists(raw / name)]
+
+
+def download(root: str | Path, names: list[str]) -> None:
+    """Fetch and unpack the missing files (checked against their MD5) into the raw directory."""
+    raw = raw_dir(root)
+    raw.mkdir(parents=True, exist_ok=True)
+    for name in names:
+        reasons = []
+        for mirror in MIRRORS:
+            try:
+                with urllib.request.urlopen(f"{mirror}{name}.gz", timeout=30) as answer:
+                    blob = answer.read()
+            except (OSError, ValueError) as err:  # URLError, timeouts, refused connections
+                reasons.append(f"{mirror}: {str(getattr(err, 'reason', err)).splitlines()[0][:80]}")
+                continue
+            if hashlib.md5(blob).hexdigest() != MD5[name]:
+                reasons.append(f"{mirror}: {name}.gz has the wrong MD5")
+                continue
+            tmp = raw / f".{name}.tmp"
+            tmp.write_bytes(gzip.decompress(blob))
+            os.replace(tmp, raw / name)
+            break
+        else:
+            raise UserError(f"data.download: could not download {name}.gz ({'; '.join(reasons)}); allowed: "
+                            f"put {', '.join(NAMES)} (uncompressed IDX) in {raw}/ by hand, or data.source: mnist5k")
