@@ -137,7 +137,7 @@ def layers_markdown(arch: str, hidden: int) -> str:
 
 
 def _parameters(*tables: pd.DataFrame | None) -> dict[str, int]:
-    return {arch: int(n) for t in tables if t is not None for arch, n in t["parameters"].items()}
+    return {arch: int(n) for t in tables if t is not None for arch, n in t["parameters"].items() if n == n}
 
 
 @dataclass(frozen=True)

@@ -77,8 +77,11 @@ def table2(runs: Mapping[str, dict], searches: Mapping[str, dict],
     return frame
 
 
-def parameter_count(arch: str, run: Mapping[str, Any]) -> int:
-    """Weights of `arch` as its runs were trained (their hidden and architecture options)."""
+def parameter_count(arch: str, run: Mapping[str, Any]) -> float:
+    """Weights of `arch` as its runs were trained (their hidden and architecture options);
+    NaN for a name this checkout does not know (runs from another version)."""
+    if arch not in registry.NAMES:
+        return math.nan
     model = registry.build(arch, int(run["hidden"]), **{k: run[k] for k in registry.options(arch) if k in run})
     return sum(p.numel() for p in model.parameters())
 
