@@ -36,8 +36,8 @@ bench: setup
 # A quick look at the whole pipeline, NOT the study's protocol (params_quick.yaml: 100 pairs,
 # one grid point per architecture, 2 epochs, 2 retrainings): `dvc repro` in build/quick, a
 # throwaway checkout of the last commit, so the workspace and its committed results stay
-# as they are. (Measured: 56 s with 22 stages; with 38 stages the same overrides took
-# 93-95 s this way and 115-145 s through `dvc exp run --temp`, its experiment bookkeeping.)
+# as they are (about a minute, most of it each stage's start; `dvc exp run --temp` would add
+# its experiment bookkeeping).
 QUICK_DIR := build/quick
 
 quick: setup
