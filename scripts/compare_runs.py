@@ -11,10 +11,10 @@ than the runs' spread: per architecture the two means, the mean difference with 
 
 import json
 import subprocess
-import sys
 from pathlib import Path
 
 from digitcmp.errors import UserError
+from digitcmp.stage import run_stage
 from digitcmp.registry import NAMES
 from digitcmp.stage import results_path
 from digitcmp_report.stats import paired_change, paired_change_text
@@ -56,8 +56,4 @@ def main(argv: list[str]) -> None:
 
 
 if __name__ == "__main__":
-    try:
-        main(sys.argv[1:])
-    except UserError as err:
-        print(f"error: {err}", file=sys.stderr)
-        sys.exit(2)
+    run_stage(main)

@@ -22,6 +22,7 @@ import sys
 from pathlib import Path
 
 from digitcmp.errors import UserError
+from digitcmp.stage import run_stage
 
 LABEL = 24  # architecture names are up to 23 characters
 CELL = 13   # an experiment's name, cut to 12
@@ -118,8 +119,4 @@ def main(argv: list[str]) -> None:
 
 
 if __name__ == "__main__":
-    try:
-        main(sys.argv[1:])
-    except UserError as e:
-        print(f"error: {e}", file=sys.stderr)
-        sys.exit(2)
+    run_stage(main)
