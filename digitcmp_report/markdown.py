@@ -215,9 +215,10 @@ def data_markdown(p: Protocol) -> str:
 
 def results_markdown(table: pd.DataFrame, tests: pd.DataFrame, protocol: Protocol,
                      extras: pd.DataFrame | None = None, curve: Mapping[str, Any] | None = None,
-                     qs: pd.DataFrame | None = None, gap: str = "") -> str:
+                     qs: pd.DataFrame | None = None, gap: str = "", cost: str = "") -> str:
     """results.md: Table 2 reproduced, hyperparameters, tests, the best model, figures;
-    `gap`: the section on why ours differ from the study's (digitcmp_report.gap)."""
+    `gap` and `cost`: the sections on why ours differ from the study's (digitcmp_report.gap)
+    and on what the best models cost (digitcmp_report.cost)."""
     best = best_arch(table)
     b = table.loc[best]
     study_best = str(table["study_mean"].idxmax())
@@ -270,13 +271,13 @@ def results_markdown(table: pd.DataFrame, tests: pd.DataFrame, protocol: Protoco
         f"{n_sig} of {len(tests)} differences are significant at family-wise α = {ALPHA} (Holm).",
         "",
     ]
-    if gap:
-        parts += [gap]
+    parts += [gap] if gap else []
     if qs is not None and len(qs):
         parts += ["## Beyond the study: its open questions", "",
                   "The extra architectures against the study's, same protocol, same data draws "
                   "(Δ = a − b; Welch's t-test, paired t-test over the shared draws, Hedges' g):", "",
                   questions_markdown(qs, _parameters(table, extras)), ""]
+    parts += [cost] if cost else []
     parts += [
         f"## The best model: {label(best)} (the study's Table 3)",
         "",

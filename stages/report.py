@@ -10,7 +10,8 @@ Reads every architecture's search and runs JSON (`digitcmp.stage.results_path`),
 metrics/curve.json, plots/curve.csv, data/prepared (the example pairs: the first 16
 of the grid search's draw; and how much the retrainings' test sets overlap) and, when it
 is there, experiments/study_conditions.json (the sixteen under the study's conditions,
-`python -m scripts.conditions`).
+`python -m scripts.conditions`) and experiments/train_time.json (seconds per training,
+`python -m bench.train_time`).
 """
 
 from pathlib import Path
@@ -22,6 +23,7 @@ from digitcmp.files import read_json, read_output, write_all
 from digitcmp.models import ARCHITECTURES
 from digitcmp.stage import results_path, run_stage, stage_of
 from digitcmp_report.build import build_report
+from digitcmp_report.cost import TIME_COMMAND, TIME_FILE, TIME_KEYS
 from digitcmp_report.gap import CONDITIONS_FILE
 from digitcmp_report.markdown import Protocol
 from digitcmp_report.tables import grid_axes
@@ -62,9 +64,11 @@ def main(argv: list[str]) -> None:
                         train["standardise"], test_overlap=mean_test_overlap(prepared.draws),
                         test_pool=len(prepared.pools.test_labels))
     conditions = read_json(CONDITIONS_FILE) if Path(CONDITIONS_FILE).is_file() else None
+    timing = read_output(TIME_FILE, TIME_KEYS, TIME_COMMAND) if Path(TIME_FILE).is_file() else None
     curve = read_output("metrics/curve.json", {"arch": str}, "dvc repro curve")
     outputs = build_report(runs, searches, protocol, Path("plots/curve.csv").read_text(), curve,
-                           example_pairs(prepared), extras=extras, conditions=conditions, params=params)
+                           example_pairs(prepared), extras=extras, conditions=conditions, params=params,
+                           timing=timing)
     write_all(outputs)
 
 

@@ -1,0 +1,80 @@
+"""Seconds per training of each architecture's winner, as a stage's worker runs one.
+
+    .venv/bin/python -m bench.train_time [ARCH ...] [--repeat R] [--out FILE]
+
+Default ARCHs: the best of the study's sixteen (metrics/summary.json) and every extra of
+params.yaml. Each is trained with its winner (its runs JSON) on retraining draw 1 of
+data/prepared, on one thread, the fast path, its precision, without the training
+cache, R times (default 3): the median wall seconds. → experiments/train_time.json
+(with the CPU it ran on), which the report prints beside the accuracy and the
+parameter count. Run it on a quiet machine: other jobs on the same cores slow it.
+"""
+
+import argparse
+import platform
+import statistics
+import sys
+import time
+
+import torch
+
+from digitcmp import params as P
+from digitcmp.data import load_prepared
+from digitcmp.engine import Task, run_task
+from digitcmp.errors import UserError
+from digitcmp.files import read_json, read_output, write_json
+from digitcmp.registry import NAMES
+from digitcmp.search import _spec
+from digitcmp.seeds import derive_seed
+from digitcmp.stage import results_path, run_stage, stage_of
+
+OUT = "experiments/train_time.json"
+DATA = "data/prepared"
+
+
+def cpu_name() -> str:
+    try:
+        with open("/proc/cpuinfo") as f:
+            return next(line.split(":", 1)[1].strip() for line in f if line.startswith("model name"))
+    except (OSError, StopIteration):
+        return platform.processor() or platform.machine()
+
+
+def seconds(arch: str, params: dict, repeat: int) -> float:
+    """Median wall seconds of one retraining of `arch`'s winner (draw 1, one thread, no cache)."""
+    best = read_output(results_path("runs", arch), {"lr": (int, float), "hidden": int}, f"dvc repro {stage_of(arch)}")
+    task = Task(_spec(arch, best, params, derive_seed(params["data"]["seed"], "retrain", arch, 1)), draw=1)
+    fingerprint = load_prepared(DATA).fingerprint
+    run_task(task, DATA, fingerprint, "cpu")  # warm-up: first calls, kernels
+    times = []
+    for _ in range(repeat):
+        start = time.perf_counter()
+        run_task(task, DATA, fingerprint, "cpu")
+        times.append(time.perf_counter() - start)
+    return statistics.median(times)
+
+
+def main(argv: list[str]) -> None:
+    parser = argparse.ArgumentParser(prog="python -m bench.train_time", description=__doc__.split("\n")[0])
+    parser.add_argument("archs", nargs="*", metavar="ARCH")
+    parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--out", default=OUT)
+    args = parser.parse_args(argv)
+    params = P.load()
+    archs = args.archs or [read_json("metrics/summary.json")["best"], *params["extras"]]
+    unknown = [a for a in archs if a not in NAMES]
+    if unknown:
+        raise UserError(f"{unknown[0]}: not an architecture; allowed: {', '.join(NAMES)}")
+    if args.repeat < 1:
+        raise UserError(f"--repeat: {args.repeat} is not allowed; allowed: 1 or more")
+    found = {}
+    for arch in archs:
+        found[arch] = round(seconds(arch, params, args.repeat), 2)
+        print(f"{arch}: {found[arch]:.2f} s per training", file=sys.stderr)
+    write_json(args.out, {"command": " ".join(["python -m bench.train_time", *argv]), "cpu": cpu_name(),
+                          "threads": 1, "torch": torch.__version__, "repeat": args.repeat, "seconds": found})
+    print(f"wrote {args.out}", file=sys.stderr)
+
+
+if __name__ == "__main__":
+    run_stage(main)
