@@ -116,6 +116,7 @@ QUESTIONS = (
     ("comparator", "reading the digit distributions", "probcmp_conv", "conv2_sharing_aux"),
     ("options", "§5 options (activation, dropout)", "conv2x_sharing_aux", "conv2_sharing_aux"),
     ("augmentation", "label-preserving augmentation", "probcmp_augment", "probcmp_conv"),
+    ("batchnorm", "batch norm", "probcmp_conv", "probcmp_nobn"),
 )
 
 

@@ -163,3 +163,16 @@ def test_probcmp_augment_is_probcmp_conv_trained_on_augmented_pairs():
     assert any(v != [augment.OPTIONS[k].default] for k, v in augmented.items() if k in augment.OPTIONS)
     a, b = registry.build("probcmp_augment", 8, width=4), registry.build("probcmp_conv", 8, width=4)
     assert [p.shape for p in a.parameters()] == [p.shape for p in b.parameters()]
+
+
+def test_probcmp_nobn_is_probcmp_conv_without_batch_norm_on_the_same_grid():
+    params = P.load(ROOT / "params.yaml")["extras"]
+    assert params["probcmp_nobn"] == params["probcmp_conv"]
+    plain, normed = registry.build("probcmp_nobn", 8, width=4), registry.build("probcmp_conv", 8, width=4)
+    norms = (torch.nn.BatchNorm1d, torch.nn.BatchNorm2d)
+    assert not any(isinstance(m, norms) for m in plain.modules())
+    assert sum(isinstance(m, norms) for m in normed.modules()) == 5
+    layers = lambda model: [m.weight.shape for m in model.modules() if isinstance(m, (torch.nn.Conv2d, torch.nn.Linear))]  # noqa: E731
+    assert layers(plain) == layers(normed)
+    assert all(m.bias is not None for m in plain.modules() if isinstance(m, (torch.nn.Conv2d, torch.nn.Linear)))
+    assert "batchnorm" not in registry.options("probcmp_nobn")
