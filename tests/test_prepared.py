@@ -28,6 +28,7 @@ def prepared(tmp_path, arrays):
 def refused(directory, expect=None) -> str:
     with pytest.raises(UserError) as err:
         load_prepared(directory, expect)
+    assert str(err.value).startswith(f"{directory}")  # names the directory
     return str(err.value)
 
 
@@ -55,12 +56,15 @@ def test_read_back_exactly_with_its_params_and_fingerprint(prepared, arrays, tmp
     assert manifest(prepared)["files"]["draws"]["shape"] == [3, 2, 20]
 
 
-def test_other_params_are_refused_and_the_same_pass(prepared):
+def test_other_params_are_refused_and_the_same_pass(prepared, arrays, monkeypatch):
     assert load_prepared(prepared, {"n_pairs": 10, "repeats": 2}).params == META
     assert "prepared with n_pairs=10 but params say 11" in refused(prepared, {"n_pairs": 11})
     assert "prepared with seed=0 but params say 1" in refused(prepared, {"seed": 1})
     params = {"data": {"source": "mnist5k", "seed": 0, "n_pairs": 10}, "train": {"repeats": 2}}
     check_prepared_for(params, prepared)
+    monkeypatch.chdir(prepared.parent)  # the stages' default: data/prepared of the project
+    save_prepared("data/prepared", arrays, META)
+    check_prepared_for(params)
     with pytest.raises(UserError, match="repeats=2 but params say 3"):
         check_prepared_for({**params, "train": {"repeats": 3}}, prepared)
 
