@@ -115,3 +115,11 @@ def test_a_file_that_is_not_an_array_is_named(prepared):
         d["files"]["test_labels"]["sha256"] = hashlib.sha256(blob).hexdigest()
     rewrite_manifest(prepared, sha)
     assert "test_labels.npy is not a numpy array file" in refused(prepared)
+
+
+def test_full_mnist_is_prepared_from_its_idx_files(tmp_path):
+    from tests.test_data import _fake_mnist
+    _fake_mnist(tmp_path / "mnist")
+    arrays = prepare_arrays("mnist", 0, 10, 2, tmp_path / "mnist")
+    assert arrays["train_images"].shape == (40, 14, 14) and arrays["test_images"].shape == (30, 14, 14)
+    assert arrays["draws"].shape == (3, 2, 20)

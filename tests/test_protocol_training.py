@@ -6,9 +6,12 @@ import numpy as np
 import pytest
 import torch
 
+from digitcmp import augment
 from digitcmp import data as D
+from digitcmp.registry import build
 from digitcmp.precision import resolve_precision
 from digitcmp.search import _spec
+from digitcmp.seeds import derive_seed
 from digitcmp.train import TrainSpec, evaluate, init_model, normalise, train
 from tests.protocol_data import hand_pairs, learnable_pools, tiny_params
 
@@ -120,7 +123,19 @@ def test_a_grid_point_becomes_the_spec_of_its_params():
     assert _spec("mlp_sharing_aux", point, auto, seed=1).precision == "fp32"
 
 
-# --- Seeds: the pools and the draws follow data.seed ----------------------------
+# --- Seeds: each stream derives from its unit of work ---------------------------
+
+
+def test_initial_weights_and_warps_derive_from_the_trainings_seed(monkeypatch):
+    spec = TrainSpec("mlp_sharing_aux", 6, 1e-3, 0.5, 1, 10, seed=11, augment=(("shift", 1.0),))
+    torch.manual_seed(derive_seed(11, "init"))
+    assert all(torch.equal(a, b) for a, b in zip(_weights(build("mlp_sharing_aux", 6)), _weights(init_model(spec))))
+    seeds, real = [], augment.augment
+    monkeypatch.setattr(augment, "augment", lambda x, c, gen, *rest: seeds.append(gen.initial_seed()) or real(x, c, gen, *rest))
+    train(spec, _set())
+    assert len(seeds) == 2 and set(seeds) == {derive_seed(11, "augment")}  # one generator, 2 batches
+
+
 
 
 def test_the_pools_split_and_the_draws_follow_the_seed():
