@@ -97,6 +97,7 @@ def test_mnist_source_missing_files_is_one_clear_line(tmp_path):
     message = str(err.value)
     assert "\n" not in message and str(tmp_path / "MNIST" / "raw") in message
     assert all(name in message for name in mnist.NAMES)
+    assert message.endswith("or set data.download: true")  # refused, not downloaded
 
 
 def test_unknown_source():

@@ -67,10 +67,12 @@ def test_epoch_history_only_when_tracked_and_it_ends_at_the_final_scores():
     assert all(0 <= row["test_acc"] <= 1 for row in tracked.history)
 
 
-def test_the_plain_loop_is_adam_too():
+def test_the_plain_loop_is_the_same_adam_training_as_the_fast_path():
     spec = TrainSpec("shallow_sharing_aux", 6, 1e-2, 0.5, 2, 10, seed=3)
-    result, model = train(spec, _set(), fast=False)
-    assert result.epochs_run == 2 and not all(torch.equal(a, b) for a, b in zip(_weights(model), _weights(init_model(spec))))
+    (plain, a), (fast, b) = train(spec, _set(), fast=False), train(spec, _set())
+    assert plain.epochs_run == fast.epochs_run == 2
+    assert all(torch.allclose(p, q, atol=1e-5) for p, q in zip(_weights(a), _weights(b)))  # same lr, same steps
+    assert not all(torch.equal(p, q) for p, q in zip(_weights(a), _weights(init_model(spec))))
 
 
 def test_bf16_changes_the_forward_pass_and_fp32_is_the_default():
@@ -132,8 +134,12 @@ def test_initial_weights_and_warps_derive_from_the_trainings_seed(monkeypatch):
     assert all(torch.equal(a, b) for a, b in zip(_weights(build("mlp_sharing_aux", 6)), _weights(init_model(spec))))
     seeds, real = [], augment.augment
     monkeypatch.setattr(augment, "augment", lambda x, c, gen, *rest: seeds.append(gen.initial_seed()) or real(x, c, gen, *rest))
+    orders, randperm = [], torch.randperm
+    monkeypatch.setattr(torch, "randperm", lambda n, generator: orders.append(generator.initial_seed()) or
+                        randperm(n, generator=generator))
     train(spec, _set())
     assert len(seeds) == 2 and set(seeds) == {derive_seed(11, "augment")}  # one generator, 2 batches
+    assert orders == [derive_seed(11, "batches")]  # the batch order: its own stream of the seed
 
 
 
@@ -146,6 +152,20 @@ def test_the_pools_split_and_the_draws_follow_the_seed():
     first = D.draw_indices(pools, 10, 0, 1)
     assert np.array_equal(first[0], D.draw_indices(pools, 10, 0, 1)[0])
     assert not np.array_equal(first[0], D.draw_indices(pools, 10, 1, 1)[0])
+
+
+def test_n_pairs_runs_from_the_smallest_that_leaves_a_pair_to_fit_to_half_a_pool():
+    D.check_n_pairs(2, "mnist5k", 0.3)
+    D.check_n_pairs(1250, "mnist5k", 0.3)
+    D.check_n_pairs(3, "mnist5k", 0.8)
+    for n, fraction, why in ((1, 0.3, " (train.val_fraction 0.3 must leave a pair to fit)"), (1251, 0.3, ""),
+                             (2, 0.8, " (train.val_fraction 0.8 must leave a pair to fit)")):
+        low = 3 if fraction == 0.8 else 2
+        with pytest.raises(D.UserError) as err:
+            D.check_n_pairs(n, "mnist5k", fraction)
+        assert str(err.value) == f"data.n_pairs: {n} is out of range for source 'mnist5k'{why}; allowed: {low} to 1250"
+    with pytest.raises(D.UserError, match="leaves no pair to fit for any data.n_pairs up to 1250"):
+        D.check_n_pairs(10, "mnist5k", 0.9999)
 
 
 def test_a_pool_too_small_for_2n_images_is_refused_not_shrunk():
