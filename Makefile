@@ -18,8 +18,10 @@ $(STAMP): pyproject.toml
 repro: setup
 	PATH="$(CURDIR)/$(VENV)/bin:$$PATH" dvc repro
 
+# The tests in up to 4 processes (pytest-xdist): most of their time is single-threaded
+# start-up of Python, torch and DVC, so a second core nearly halves it.
 test: setup
-	PATH="$(CURDIR)/$(VENV)/bin:$$PATH" $(PY) -m pytest -q
+	PATH="$(CURDIR)/$(VENV)/bin:$$PATH" $(PY) -m pytest -q -n auto --maxprocesses 4
 
 # Mutation testing of the protocol code (pyproject's [tool.mutmut]: data, models, train,
 # search and the report's statistics) against the fast protocol tests (tests/test_protocol*.py, plus the

@@ -79,7 +79,7 @@ BAD = [  # (key, value, what the message must contain)
 ]
 
 
-@pytest.mark.parametrize("key, value, allowed", BAD, ids=[f"{k}={v!r}" for k, v, _ in BAD])
+@pytest.mark.parametrize("key, value, allowed", BAD, ids=[f"{k}=<deleted>" if v is DELETE else f"{k}={v!r}" for k, v, _ in BAD])
 def test_bad_input_is_one_line_naming_key_value_and_allowed(key, value, allowed):
     with pytest.raises(UserError) as err:
         P.validate(with_(key, value))
