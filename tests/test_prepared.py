@@ -54,6 +54,7 @@ def test_read_back_exactly_with_its_params_and_fingerprint(prepared, arrays, tmp
     for name in PREPARED_ARRAYS:
         assert (tmp_path / "again" / f"{name}.npy").read_bytes() == (prepared / f"{name}.npy").read_bytes()
     assert manifest(prepared)["files"]["draws"]["shape"] == [3, 2, 20]
+    assert loaded.fingerprint == hashlib.sha256((prepared / "manifest.json").read_bytes()).hexdigest()
 
 
 def test_other_params_are_refused_and_the_same_pass(prepared, arrays, monkeypatch):
@@ -83,14 +84,14 @@ def test_a_missing_unreadable_or_malformed_manifest_is_named(prepared):
     m = prepared / "manifest.json"
     text = m.read_text()
     m.write_text(text[:-10])
-    assert "manifest.json is unreadable" in refused(prepared)
+    assert refused(prepared) == f"{prepared}: manifest.json is unreadable; rerun `dvc repro -f prepare`"
     m.write_text("[]")
     assert "lacks its 'files' and 'params'" in refused(prepared)
     m.write_text(text)
     rewrite_manifest(prepared, lambda d: d["files"].pop("draws"))
     assert "no valid entry for draws.npy" in refused(prepared)
     m.unlink()
-    assert "manifest.json is missing" in refused(prepared)
+    assert refused(prepared) == f"{prepared}: manifest.json is missing; rerun `dvc repro -f prepare`"
 
 
 def test_shape_dtype_and_file_kind_are_checked_beyond_the_hash(prepared):
@@ -123,3 +124,11 @@ def test_full_mnist_is_prepared_from_its_idx_files(tmp_path):
     arrays = prepare_arrays("mnist", 0, 10, 2, tmp_path / "mnist")
     assert arrays["train_images"].shape == (40, 14, 14) and arrays["test_images"].shape == (30, 14, 14)
     assert arrays["draws"].shape == (3, 2, 20)
+
+
+def test_arrays_that_disagree_with_the_manifests_params_are_named(prepared):
+    def more_pairs(d):
+        d["params"]["n_pairs"] = 11  # the draws hold 10 pairs' indices
+    rewrite_manifest(prepared, more_pairs)
+    message = refused(prepared)
+    assert message.startswith(f"{prepared}: draws.npy") and message.endswith("rerun `dvc repro -f prepare`")
