@@ -40,11 +40,10 @@ def cpu_name() -> str:
         return platform.processor() or platform.machine()
 
 
-def seconds(arch: str, params: dict, repeat: int) -> float:
+def seconds(arch: str, params: dict, fingerprint: str, repeat: int) -> float:
     """Median wall seconds of one retraining of `arch`'s winner (draw 1, one thread, no cache)."""
     best = read_output(results_path("runs", arch), {"lr": (int, float), "hidden": int}, f"dvc repro {stage_of(arch)}")
     task = Task(_spec(arch, best, params, derive_seed(params["data"]["seed"], "retrain", arch, 1)), draw=1)
-    fingerprint = load_prepared(DATA).fingerprint
     run_task(task, DATA, fingerprint, "cpu")  # warm-up: first calls, kernels
     times = []
     for _ in range(repeat):
@@ -67,9 +66,10 @@ def main(argv: list[str]) -> None:
         raise UserError(f"{unknown[0]}: not an architecture; allowed: {', '.join(NAMES)}")
     if args.repeat < 1:
         raise UserError(f"--repeat: {args.repeat} is not allowed; allowed: 1 or more")
+    fingerprint = load_prepared(DATA).fingerprint
     found = {}
     for arch in archs:
-        found[arch] = round(seconds(arch, params, args.repeat), 2)
+        found[arch] = round(seconds(arch, params, fingerprint, args.repeat), 2)
         print(f"{arch}: {found[arch]:.2f} s per training", file=sys.stderr)
     write_json(args.out, {"command": " ".join(["python -m bench.train_time", *argv]), "cpu": cpu_name(),
                           "threads": 1, "torch": torch.__version__, "repeat": args.repeat, "seconds": found})

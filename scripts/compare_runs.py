@@ -14,9 +14,8 @@ import subprocess
 from pathlib import Path
 
 from digitcmp.errors import UserError
-from digitcmp.stage import run_stage
 from digitcmp.registry import NAMES
-from digitcmp.stage import results_path
+from digitcmp.stage import results_path, run_stage
 from digitcmp_report.stats import paired_change, paired_change_text
 
 

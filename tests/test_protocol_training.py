@@ -2,6 +2,8 @@
 non-finite loss stops the training and is reported, what is scored and recorded, where
 augmentation's fill comes from, and how a grid point becomes a training spec."""
 
+import dataclasses
+
 import numpy as np
 import pytest
 import torch
@@ -80,7 +82,7 @@ def test_bf16_changes_the_forward_pass_and_fp32_is_the_default():
     spec = TrainSpec("conv1_sharing_aux", 6, 1e-2, 0.5, 1, 10, seed=3)
     assert spec.precision == "fp32"
     m32 = train(spec, data)[1]
-    m16 = train(TrainSpec(**{**spec.__dict__, "precision": "bf16"}), data)[1]
+    m16 = train(dataclasses.replace(spec, precision="bf16"), data)[1]
     assert not all(torch.equal(a, b) for a, b in zip(_weights(m32), _weights(m16)))
 
 
@@ -101,7 +103,7 @@ def test_raw_inputs_are_filled_with_zero_when_augmented():
     x, target, classes = _set()
     black = (torch.zeros_like(x), target, classes)
     base = TrainSpec("mlp_sharing_aux", 6, 1e-2, 0.5, 2, 10, seed=3, standardise=False)
-    shifted = TrainSpec(**{**base.__dict__, "augment": (("shift", 3.0),)})
+    shifted = dataclasses.replace(base, augment=(("shift", 3.0),))
     (_, a), (_, b) = train(base, black), train(shifted, black)
     assert all(torch.equal(p, q) for p, q in zip(_weights(a), _weights(b)))
 
