@@ -1,11 +1,11 @@
 # Two entry points, each sets itself up on a fresh machine:
 #   make repro   create .venv if missing, install, run the whole study (dvc repro)
-#   make test    create .venv if missing, install, run the test suite
+#   make test    create .venv if missing, install, run the test suite (make test-fast: its fast lane)
 VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: setup repro test bench quick mutants
+.PHONY: setup repro test test-fast bench quick mutants
 
 setup: $(STAMP)
 
@@ -22,6 +22,10 @@ repro: setup
 # start-up of Python, torch and DVC, so a second core nearly halves it.
 test: setup
 	PATH="$(CURDIR)/$(VENV)/bin:$$PATH" $(PY) -m pytest -q -n auto --maxprocesses 4
+
+# The fast lane while editing: the protocol and unit tests (marker `fast`), no DVC CLI.
+test-fast: setup
+	$(PY) -m pytest -q -m fast -n auto --maxprocesses 4
 
 # Mutation testing of the protocol code (pyproject's [tool.mutmut]: data, models, train,
 # search and the report's statistics) against the fast protocol tests (tests/test_protocol*.py, plus the

@@ -1,8 +1,8 @@
 """Stage `curve`: the best architecture (highest mean test accuracy) trained for
 0..train.curve_epochs epochs on the grid search's split → plots/curve.csv (Figure 2).
 
-Reads params: data.seed, train.curve_epochs, train.batch_size, train.val_fraction,
-train.device. Reads metrics/runs/*.json and the winner's metrics/search JSON.
+Its params are dvc.yaml's `curve` stage's (the one list). Reads metrics/runs/*.json and
+the winner's metrics/search JSON.
 """
 
 import math

@@ -1,6 +1,6 @@
 """Stage `prepare`: the image pools and every draw's pair indices → data/prepared/.
 
-Reads params: data.source, data.root, data.download, data.n_pairs, data.seed, train.repeats.
+The params it reads are dvc.yaml's `prepare` stage's (the one list).
 """
 
 from digitcmp import bounds, params as P

@@ -2,10 +2,9 @@
 (metrics/results.json), the declared metrics (metrics/summary.json: means, stds, best),
 plots/*.csv and plots/*.png (see `digitcmp_report.build`).
 
-Reads params: extras (which architectures beyond the study get rows of their own below
-Table 2), data.source, data.n_pairs, data.seed, train.epochs, train.batch_size,
-train.val_fraction, train.repeats, train.standardise (for the example pairs and the protocol's description;
-the grid's values are read from metrics/search, so that only the searches depend on them).
+Its params are dvc.yaml's `report` stage's (the one list): which extras get rows below
+Table 2, and what the example pairs and the protocol's description need; the grid's
+values are read from metrics/search, so that only the searches depend on them.
 Reads every architecture's search and runs JSON (`digitcmp.stage.results_path`),
 metrics/curve.json, plots/curve.csv, data/prepared (the example pairs: the first 16
 of the grid search's draw; and how much the retrainings' test sets overlap) and, when it

@@ -6,10 +6,8 @@ under metrics/extras/, see `digitcmp.stage.results_path`).
 Both steps are one stage: a stage's start (Python and torch, DVC's lock bookkeeping)
 costs ~2.5 s, and with every training cached a rerun of the search is cheap.
 
-Reads params: `study@`: lr, hidden, lambda (the _aux architectures only); `extra@`:
-extras.<extra> (digitcmp/training/extras/); both: data.seed, train.epochs, train.batch_size,
-train.val_fraction, train.repeats, train.device, train.precision (and train.workers,
-train.backend, which change speed but never results, so they are not dependencies).
+The params it reads are dvc.yaml's `study` and `extra` stages' (the one list; it also
+reads train.workers and train.backend, which change speed but never results).
 """
 
 from digitcmp import bounds, params as P

@@ -1,9 +1,12 @@
 """Training-pair augmentation: labels stay right, and only training minibatches are touched."""
 
+import pytest
 import torch
 
 from digitcmp.training.augment import augment, warp
 from digitcmp.training.train import TrainSpec, evaluate, normalise, train
+
+pytestmark = pytest.mark.fast  # the fast lane: `make test-fast`
 
 ALL = {"swap": True, "rotate": 10.0, "shift": 1.0, "scale": 0.1, "elastic": 0.5}
 

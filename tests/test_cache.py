@@ -90,10 +90,13 @@ def test_in_a_second_clone_a_message_edit_retrains_nothing_and_a_training_edit_r
     assert "is not allowed; allowed: a mapping of keys" in params.read_text()
     params.write_text(params.read_text().replace("is not allowed; allowed: a mapping of keys",
                                                  "is refused; allowed: a mapping of keys"))
+    stale = json.loads(run(repo, "dvc", "status", "--json", env=e).stdout)
+    assert "check" in stale and not any(s.startswith(("study@", "extra@", "curve")) for s in stale)
     run(repo, "dvc", "repro", "-f", "-s", f"study@{ARCH}", env=e)
     assert set(store.glob("*.json")) == first  # every training from the cache
     loop = repo / "digitcmp" / "training" / "train.py"
     loop.write_text(loop.read_text() + "\n# an edit that changes no number\n")
+    assert f"study@{ARCH}" in json.loads(run(repo, "dvc", "status", "--json", env=e).stdout)
     run(repo, "dvc", "repro", "-f", "-s", f"study@{ARCH}", env=e)
     assert len(set(store.glob("*.json")) - first) == 3  # every training ran again
 

@@ -17,6 +17,8 @@ from digitcmp.training.models import ARCHITECTURES
 from digitcmp.training.registry import EXTRAS, build
 from digitcmp.training.train import TrainSpec, train
 
+pytestmark = pytest.mark.fast  # the fast lane: `make test-fast`
+
 # every extra with each value of each of its options (one option varied at a time)
 CASES = [(name, {}) for name in EXTRAS] + [
     (name, {key: value})

@@ -2,8 +2,11 @@
 
 import numpy as np
 import pandas as pd
+import pytest
 
 from digitcmp_report.gap import compatible, gap_markdown, gap_table, welch_from_stats
+
+pytestmark = pytest.mark.fast  # the fast lane: `make test-fast`
 
 ARCHS = ("a", "b")
 

@@ -7,6 +7,8 @@ from pathlib import Path
 
 import pytest
 
+pytestmark = pytest.mark.fast  # the fast lane: `make test-fast`
+
 ROOT = Path(__file__).resolve().parents[1]
 PACKAGES = ("digitcmp", "digitcmp_report")
 MAX_LINES = 300

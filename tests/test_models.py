@@ -5,6 +5,8 @@ from digitcmp.errors import UserError
 from digitcmp.training.models import ARCHITECTURES, parse
 from digitcmp.training.registry import build
 
+pytestmark = pytest.mark.fast  # the fast lane: `make test-fast`
+
 GRID_HIDDEN = (50, 100, 200, 300)
 
 

@@ -12,6 +12,8 @@ from digitcmp import params as P
 from digitcmp.errors import UserError
 from tests.dvcproject import ROOT, TINY
 
+pytestmark = pytest.mark.fast  # the fast lane: `make test-fast`
+
 
 def with_(path: str, value):
     """TINY with one key (dotted path) set to `value`; value DELETE removes it."""

@@ -11,6 +11,8 @@ import pytest
 from digitcmp.data import PREPARED_ARRAYS, check_prepared_for, load_prepared, prepare_arrays, save_prepared
 from digitcmp.errors import UserError
 
+pytestmark = pytest.mark.fast  # the fast lane: `make test-fast`
+
 META = {"source": "mnist5k", "seed": 0, "n_pairs": 10, "repeats": 2}
 
 

@@ -21,6 +21,8 @@ from digitcmp.training.train import TrainSpec, init_model, loss_fn, train
 from tests.dvcproject import ROOT, TINY
 from tests.protocol_data import hand_pairs, learnable_pools
 
+pytestmark = pytest.mark.fast  # the fast lane: `make test-fast`
+
 # --- Loss (equation 1) --------------------------------------------------------
 
 

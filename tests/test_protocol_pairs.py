@@ -15,6 +15,8 @@ from digitcmp.data import _pool_28_to_14, draw_all, generate_pair_sets, load_poo
 from digitcmp.training.pairs import Prepared, make_pairs
 from tests.protocol_data import TEST_ID, hand_pairs, id_pools
 
+pytestmark = pytest.mark.fast  # the fast lane: `make test-fast`
+
 
 @pytest.fixture
 def mnist5k():

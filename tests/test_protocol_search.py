@@ -17,6 +17,8 @@ from digitcmp.training.seeds import derive_seed
 from digitcmp.training.train import TrainSpec, init_model, train
 from tests.protocol_data import hand_pairs, id_pools, learnable_pools, prepared_dir, tiny_params
 
+pytestmark = pytest.mark.fast  # the fast lane: `make test-fast`
+
 ARCH = "shallow_nosharing_aux"
 
 

@@ -13,6 +13,8 @@ from digitcmp_report.tables import comparisons
 from digitcmp.data import draw_all, mean_test_overlap
 from digitcmp.training.pairs import Pools
 
+pytestmark = pytest.mark.fast  # the fast lane: `make test-fast`
+
 A = [0.81, 0.84, 0.79, 0.86, 0.83, 0.80]
 B = [0.78, 0.80, 0.74, 0.79, 0.81, 0.77, 0.76, 0.70]
 

@@ -17,6 +17,8 @@ from digitcmp.training.seeds import derive_seed
 from digitcmp.training.train import TrainSpec, evaluate, init_model, normalise, train
 from tests.protocol_data import hand_pairs, learnable_pools, tiny_params
 
+pytestmark = pytest.mark.fast  # the fast lane: `make test-fast`
+
 
 def _set(n: int = 20, seed: int = 0):
     pools = learnable_pools(100, seed)

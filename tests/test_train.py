@@ -1,6 +1,9 @@
+import pytest
 import torch
 
 from digitcmp.training.train import TrainSpec, init_model, train
+
+pytestmark = pytest.mark.fast  # the fast lane: `make test-fast`
 
 
 def small(pairs, n):
