@@ -114,13 +114,18 @@ def test_stage_prints_one_line_and_exits_2(tmp_path):
 
 
 def test_quick_profile_is_params_yaml_with_smaller_values():
-    """params_quick.yaml (`make quick`) stands in for params.yaml: same keys, valid, small."""
+    """params_quick.yaml (`make quick`) stands in for params.yaml: same keys, valid, small; of the
+    extras, a subset with a subset of their axes (a new architecture needs no quick grid)."""
     def keys(tree, prefix=""):
         return {prefix + k for k in tree} | {p for k, v in tree.items() if isinstance(v, dict)
                                               for p in keys(v, f"{prefix}{k}.")}
 
     full, quick = (yaml.safe_load((ROOT / name).read_text()) for name in ("params.yaml", "params_quick.yaml"))
+    full_extras, quick_extras = full.pop("extras"), quick.pop("extras")
     assert keys(quick) == keys(full)
+    assert quick_extras and set(quick_extras) <= set(full_extras)
+    assert all(set(axes) <= set(full_extras[name]) for name, axes in quick_extras.items())
+    quick["extras"] = quick_extras
     checked = P.validate(quick)
     assert checked["data"]["n_pairs"] <= 100 and checked["train"]["epochs"] <= 2 and checked["train"]["repeats"] == 2
     assert len(checked["lr"]) == len(checked["hidden"]) == len(checked["lambda"]) == 1

@@ -16,9 +16,21 @@ from pathlib import Path
 import torch
 from torch import nn
 
-from digitcmp.training import extras, models
+from digitcmp.training import augment, extras, models
 from digitcmp.errors import UserError
 from digitcmp.training.models import Entry, Option
+
+
+GRID_AXES = ("lr", "hidden", "lambda")  # every architecture's grid axes, beside its options
+
+
+def check_entry(name: str, entry: Entry, where: str) -> None:
+    """An option may not take the name of a grid axis or of an augmentation option: a grid
+    point's keys are one namespace, and the key would silently set both."""
+    taken = [key for key in entry.options if key in GRID_AXES or key in augment.OPTIONS]
+    if taken:
+        raise UserError(f"{where}: {name}'s option {taken[0]!r} is taken; allowed: a name other than the grid "
+                        f"axes ({', '.join(GRID_AXES)}) and augmentation's options ({', '.join(augment.OPTIONS)})")
 
 
 def _collect() -> tuple[dict[str, Entry], dict[str, Path]]:
@@ -29,6 +41,7 @@ def _collect() -> tuple[dict[str, Entry], dict[str, Path]]:
         for name, entry in getattr(module, "REGISTER", {}).items():
             if name in found:
                 raise ValueError(f"{name}: registered twice (again in {module.__name__})")
+            check_entry(name, entry, module.__file__)
             found[name], sources[name] = entry, Path(module.__file__)
     return found, sources
 
