@@ -1,5 +1,6 @@
 """Adding an architecture: one module in digitcmp/training/extras/ and its grid under `extras:` in
-params.yaml, and the real pipeline trains it and reports it (nothing else to edit)."""
+params.yaml, and the real pipeline trains it and reports it (nothing else to edit): one
+without digit heads and one with them."""
 
 import json
 
@@ -59,3 +60,44 @@ def test_a_new_architecture_runs_through_the_pipeline(repo):
     extras_table = results.split("Beyond the study (not in its Table 2):", 1)[1].split("\n\n")[1]
     assert "| tiny_pairs |" in extras_table
     assert json.loads((repo / "metrics/summary.json").read_text())["tiny_pairs"]["mean"] == runs["mean"]
+
+
+# A second one, with digit heads: λ applies, so its grid has a lambda axis and its runs a
+# digit accuracy; again only its module and its grid.
+MODULE_WITH_HEADS = '''"""`tiny_heads`: one shared hidden layer per digit, a digit head on it, a linear main head."""
+
+from torch import nn
+
+from digitcmp.training.models import Entry, Output
+
+
+class TinyHeads(nn.Module):
+    sharing, aux = True, True
+
+    def __init__(self, hidden: int):
+        super().__init__()
+        self.branch = nn.Sequential(nn.Flatten(), nn.Linear(196, hidden), nn.ReLU())
+        self.digit = nn.Linear(hidden, 10)
+        self.head = nn.Linear(2 * hidden, 2)
+
+    def forward(self, x):
+        n = x.shape[0]
+        features = self.branch(x.reshape(2 * n, 1, 14, 14)).view(n, 2, -1)
+        return Output(self.head(features.reshape(n, -1)), self.digit(features[:, 0]), self.digit(features[:, 1]))
+
+
+REGISTER = {"tiny_heads": Entry(TinyHeads, family="tiny")}
+'''
+
+
+def test_a_new_architecture_with_digit_heads_runs_through_the_pipeline(repo):
+    (repo / "digitcmp/training/extras/tiny_heads.py").write_text(MODULE_WITH_HEADS)
+    write_params(repo, {**TINY, "extras": {**TINY["extras"], "tiny_heads": {"lr": 1.0e-3, "hidden": 4,
+                                                                             "lambda": [0.5, 1.0]}}})
+    assert ran_stages(dvc(repo, "repro", "--single-item", "extra@tiny_heads").stdout) == {"extra@tiny_heads"}
+    search = json.loads((repo / "metrics/extras/search/tiny_heads.json").read_text())
+    runs = json.loads((repo / "metrics/extras/runs/tiny_heads.json").read_text())
+    assert sorted(p["lambda"] for p in search["grid"]) == [0.5, 1.0]
+    assert len(runs["digit_acc"]) == len(runs["test_acc"]) == TINY["train"]["repeats"]
+    assert ran_stages(dvc(repo, "repro", "--single-item", "report").stdout) == {"report"}
+    assert "| tiny_heads |" in (repo / "results.md").read_text().split("Beyond the study (not in its Table 2):", 1)[1]
