@@ -15,7 +15,7 @@ import subprocess
 
 from digitcmp.errors import UserError
 from digitcmp.files import check_output, read_output
-from digitcmp.registry import NAMES
+from digitcmp.training.registry import NAMES
 from digitcmp.stage import results_path, run_stage, stage_of
 
 RUNS = {"test_acc": list}  # what the paired comparison reads of each runs file (and lr, hidden, lambda if there)

@@ -35,7 +35,7 @@ from digitcmp.data import load_prepared, prepare_arrays, save_prepared
 from digitcmp.cache import code_fingerprint
 from digitcmp.errors import UserError
 from digitcmp.files import check_writable, write_json
-from digitcmp.models import ARCHITECTURES
+from digitcmp.training.models import ARCHITECTURES
 from digitcmp.search import retrain, search
 from digitcmp.stage import check_study, run_stage
 

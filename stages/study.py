@@ -7,14 +7,14 @@ Both steps are one stage: a stage's start (Python and torch, DVC's lock bookkeep
 costs ~2.5 s, and with every training cached a rerun of the search is cheap.
 
 Reads params: `study@`: lr, hidden, lambda (the _aux architectures only); `extra@`:
-extras.<extra> (digitcmp/extras/); both: data.seed, train.epochs, train.batch_size,
+extras.<extra> (digitcmp/training/extras/); both: data.seed, train.epochs, train.batch_size,
 train.val_fraction, train.repeats, train.device, train.precision (and train.workers,
 train.backend, which change speed but never results, so they are not dependencies).
 """
 
 from digitcmp import params as P
 from digitcmp.files import check_writable, dumps_json, write_all
-from digitcmp.registry import NAMES
+from digitcmp.training.registry import NAMES
 from digitcmp.search import retrain, search
 from digitcmp.stage import check_study, one_arch, results_path, run_stage
 
