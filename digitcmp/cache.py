@@ -40,7 +40,7 @@ from pathlib import Path
 import torch
 
 from digitcmp.errors import UserError
-from digitcmp.files import dumps_json, read_json, write_json
+from digitcmp.files import dumps_json, read_json, unreadable, write_json
 
 PACKAGE = Path(__file__).resolve().parent / "training"  # what the key hashes
 EXTRAS_MODULE = "digitcmp.training.extras"
@@ -104,8 +104,11 @@ def default_dir() -> Path:
 def cache_dir() -> Path | None:
     """The cache directory, or None: `off`, or a directory that cannot be used."""
     value = os.environ.get("DIGITCMP_CACHE", "")
-    if value == "off":
+    if value.strip().lower() == "off":  # OFF or ' off ' mean off too, never a directory of that name
         return None
+    if value != value.strip() or not value.isprintable():
+        raise UserError(f"DIGITCMP_CACHE: {value!r} is not allowed; allowed: off, or a directory path without "
+                        f"spaces at its ends or control characters (empty: the default)")
     return _usable(Path(value) if value else default_dir())
 
 
@@ -170,8 +173,8 @@ def read(path: Path, key: str, sizes: dict[str, int], epochs: int, track_epochs:
         entry = read_json(path)
     except FileNotFoundError:
         return None
-    except (OSError, ValueError) as err:
-        why = err.strerror if isinstance(err, OSError) and err.strerror else f"not JSON ({str(err)[:60]})"
+    except (OSError, ValueError) as err:  # a FIFO or a link to /dev/zero too: refused unread
+        why = unreadable(err, f"not JSON ({str(err)[:60]})")
     else:
         if not isinstance(entry, dict) or set(entry) != {"key", "result"}:
             why = f"not a cache entry: {str(entry)[:60]!r}"
@@ -194,7 +197,7 @@ def write(path: Path, key: str, result: dict) -> None:
 def verify_count() -> int:
     """k of `DIGITCMP_VERIFY=k` (0: no verification)."""
     value = os.environ.get("DIGITCMP_VERIFY", "").strip() or "0"
-    if not value.isdigit():
+    if not (value.isascii() and value.isdigit()):  # '²' is a digit to isdigit, not to int
         raise UserError(f"DIGITCMP_VERIFY: {value!r} is not allowed; allowed: a whole number of trainings (0: off)")
     return int(value)
 

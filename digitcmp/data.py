@@ -17,6 +17,7 @@ Sources:
 
 import hashlib
 import io
+import json
 from pathlib import Path
 
 import numpy as np
@@ -24,9 +25,9 @@ import torch
 import torch.nn.functional as F
 
 from digitcmp import mnist
-from digitcmp.manifest import check_arrays, check_manifest, damaged
+from digitcmp.manifest import check_arrays, check_manifest, damaged, npy_limit, read_member
 from digitcmp.errors import UserError
-from digitcmp.files import read_json, write_bytes, write_json
+from digitcmp.files import JSON_LIMIT, dumps_json, write_all
 from digitcmp.training.pairs import PairSets, Pools, Prepared, make_pairs, split_sizes
 from digitcmp.training.seeds import rng
 
@@ -112,8 +113,10 @@ def check_pools(pools: Pools, n: int) -> None:
     sizes = {"train": len(pools.train_labels), "test": len(pools.test_labels)}
     short = [f"the {name} pool has {size}" for name, size in sizes.items() if size < 2 * n]
     if short:
+        most = min(sizes.values()) // 2
+        allowed = f"1 to {most} with these files" if most else "files with at least 2 images in each pool"
         raise UserError(f"data.n_pairs: {n} needs {2 * n} images in each pool, but {' and '.join(short)}; "
-                        f"allowed: 1 to {min(sizes.values()) // 2} with these files")
+                        f"allowed: {allowed}")
 
 
 def draw_indices(pools: Pools, n: int, seed: int, draw: int) -> tuple[np.ndarray, np.ndarray]:
@@ -182,12 +185,12 @@ def save_prepared(directory: str | Path, arrays: dict[str, np.ndarray], meta: di
     """Write each array as .npy (byte-identical for equal arrays) and a manifest with
     their hashes, shapes and dtypes plus `meta` (the params they were made from)."""
     directory = Path(directory)
-    files = {}
+    files, blobs = {}, {}
     for name in PREPARED_ARRAYS:
-        blob = _npy_bytes(arrays[name])
-        write_bytes(directory / f"{name}.npy", blob)
+        blob = blobs[directory / f"{name}.npy"] = _npy_bytes(arrays[name])
         files[name] = {"sha256": _sha256(blob), "shape": list(arrays[name].shape), "dtype": str(arrays[name].dtype)}
-    write_json(directory / "manifest.json", {"files": files, "params": meta})
+    # All or none: a full disk midway leaves the previous data whole.
+    write_all({**blobs, directory / "manifest.json": dumps_json({"files": files, "params": meta}).encode()})
 
 
 def check_prepared_for(params: dict, directory: str | Path = "data/prepared") -> None:
@@ -202,20 +205,16 @@ def load_prepared(directory: str | Path, expect: dict | None = None) -> Prepared
     the arrays agree with each other and with the manifest, and that it was made from the
     params in `expect` (a subset of its manifest's params)."""
     directory = Path(directory)
-    manifest_path = directory / "manifest.json"
-    if not manifest_path.is_file():
-        raise damaged(directory, "manifest.json is missing")
+    manifest_bytes = read_member(directory, "manifest.json", JSON_LIMIT)
     try:
-        manifest = read_json(manifest_path)
-    except (ValueError, OSError):
-        raise damaged(directory, "manifest.json is unreadable")
+        manifest = json.loads(manifest_bytes)
+    except ValueError:
+        raise damaged(directory, "manifest.json is unreadable (not JSON)")
     files = check_manifest(directory, manifest, PREPARED_ARRAYS)
     arrays = {}
     for name in PREPARED_ARRAYS:
         path = directory / f"{name}.npy"
-        if not path.is_file():
-            raise damaged(directory, f"{path.name} is missing")
-        blob = path.read_bytes()
+        blob = read_member(directory, path.name, npy_limit(directory, name, files[name]))
         if _sha256(blob) != files[name]["sha256"]:
             raise damaged(directory, f"{path.name} does not match its hash in manifest.json (truncated or edited?)")
         try:
@@ -232,4 +231,4 @@ def load_prepared(directory: str | Path, expect: dict | None = None) -> Prepared
             raise UserError(f"{directory} was prepared with {key}={manifest['params'].get(key)!r} but params say "
                             f"{value!r}; run `dvc repro prepare`")
     draws = arrays.pop("draws")
-    return Prepared(Pools(**arrays), draws, manifest["params"], _sha256(manifest_path.read_bytes()))
+    return Prepared(Pools(**arrays), draws, manifest["params"], _sha256(manifest_bytes))

@@ -19,6 +19,7 @@
 """
 
 import asyncio
+import logging
 import multiprocessing
 import os
 import random
@@ -65,11 +66,16 @@ def run_task(task: Task, data_dir: str, fingerprint: str, device: str) -> dict:
 
 
 def _run_and_store(index: int, task: Task, data_dir: str, fingerprint: str, device: str,
-                   path: Path | None, key: str) -> tuple[int, dict]:
+                   path: Path | None, key: str) -> tuple[int, dict, str | None]:
+    """(index, record, why the cache entry could not be written or None): the cache is
+    optional, so a full disk there costs the entry, never the training."""
     record = run_task(task, data_dir, fingerprint, device)
-    if path is not None:
-        cache.write(path, key, record)
-    return index, record
+    try:
+        if path is not None:
+            cache.write(path, key, record)
+    except OSError as err:
+        return index, record, f"{err.filename or path}: {err.strerror or err}"
+    return index, record, None
 
 
 class Progress:
@@ -127,8 +133,13 @@ def run_trainings(tasks: Sequence[Task], data_dir: str | Path, device: str = "cp
     jobs += [(len(tasks) + i, tasks[i], data_dir, fingerprint, device, None, keys[i]) for i in checks]
     n_jobs = max(1, min(resolve_workers(workers), len(jobs)))
     progress = Progress(desc, len(tasks), len(jobs), n_jobs, len(checks))
+    unstored = None
     try:
-        for i, record in _execute(jobs, n_jobs, backend) if jobs else ():
+        for i, record, failed in _execute(jobs, n_jobs, backend) if jobs else ():
+            if failed and not unstored:
+                unstored = failed
+                cache.warn(f"{failed}; the training cache cannot be written, the stage goes on without storing "
+                           f"its trainings (free space there, or set DIGITCMP_CACHE to another directory or off)")
             if i < len(tasks):
                 results[i] = record
             else:
@@ -142,8 +153,8 @@ def run_trainings(tasks: Sequence[Task], data_dir: str | Path, device: str = "cp
     return results  # type: ignore[return-value]
 
 
-def _execute(args: list[tuple], n_jobs: int, backend: str) -> Iterator[tuple[int, dict]]:
-    """(index, record) of each training as it finishes: in this process, a pool or on Dask."""
+def _execute(args: list[tuple], n_jobs: int, backend: str) -> Iterator[tuple[int, dict, str | None]]:
+    """_run_and_store's answer for each training as it finishes: in this process, a pool or on Dask."""
     if backend == "dask":
         yield from _execute_dask(args, n_jobs)
         return
@@ -183,6 +194,9 @@ def check_scheduler(address: str, timeout: float = DASK_TIMEOUT) -> None:
             comm.abort()
 
     what = f"DASK_SCHEDULER_ADDRESS: {address!r}"
+    scheme = address.partition("://")[0] if "://" in address else "tcp"
+    if scheme != "tcp":  # tls and ucx need certificates or UCX set up, which nothing here configures
+        raise UserError(f"{what} uses {scheme}://; allowed: tcp://HOST:PORT of a Dask scheduler")
     try:
         answer = asyncio.run(asyncio.wait_for(identity(), 2 * timeout))
     except ValueError as err:
@@ -198,7 +212,7 @@ def check_scheduler(address: str, timeout: float = DASK_TIMEOUT) -> None:
                         f"allowed: the address of a running Dask scheduler")
 
 
-def _execute_dask(args: list[tuple], n_jobs: int) -> Iterator[tuple[int, dict]]:
+def _execute_dask(args: list[tuple], n_jobs: int) -> Iterator[tuple[int, dict, str | None]]:
     try:
         from dask.distributed import Client, LocalCluster, as_completed
     except ImportError:
@@ -207,9 +221,17 @@ def _execute_dask(args: list[tuple], n_jobs: int) -> Iterator[tuple[int, dict]]:
     address = os.environ.get("DASK_SCHEDULER_ADDRESS")
     if address:
         check_scheduler(address)
-    cluster = None if address else LocalCluster(n_workers=n_jobs, threads_per_worker=1, processes=True,
-                                                dashboard_address=None)
-    client = Client(address or cluster, timeout=DASK_TIMEOUT)
+    cluster = client = None
+    try:  # what fails here is Dask's configuration (DASK_* variables, its YAML files), whatever the type
+        cluster = None if address else LocalCluster(n_workers=n_jobs, threads_per_worker=1, processes=True,
+                                                    dashboard_address=None, silence_logs=logging.CRITICAL)
+        client = Client(address or cluster, timeout=DASK_TIMEOUT)
+    except Exception as err:
+        if cluster is not None:
+            cluster.close()
+        set_here = ", ".join(sorted(k for k in os.environ if k.startswith("DASK_"))) or "none"
+        raise UserError(f"Dask: could not start ({type(err).__name__}: {str(err).strip()[:100]}); allowed: a valid "
+                        f"Dask configuration (DASK_* variables set here: {set_here})") from None
     futures = [client.submit(_run_and_store, *a, pure=False) for a in args]
     try:
         yield from (f.result() for f in as_completed(futures))

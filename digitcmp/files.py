@@ -12,6 +12,7 @@ import csv
 import io
 import json
 import os
+import stat
 import tempfile
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -34,6 +35,11 @@ def _temp_file(path: Path, fill: Callable[[IO[bytes]], None]) -> str:
             fill(f)
             f.flush()
             os.fsync(f.fileno())
+    except OSError as err:
+        Path(tmp).unlink(missing_ok=True)
+        if err.filename is None:  # a full disk or a file-size limit names no file: the target is the one
+            raise OSError(err.errno, err.strerror, str(path)) from None
+        raise
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
@@ -87,8 +93,43 @@ def write_json(path: str | Path, obj: Any) -> None:
     write_text(path, dumps_json(obj))
 
 
-def read_json(path: str | Path) -> Any:
-    return json.loads(Path(path).read_text())
+JSON_LIMIT = 64 * 2**20  # bytes: far above any JSON this project writes (a cache entry, a stage's results)
+
+
+class NotARegularFile(ValueError):
+    """A file that must not be read: not a regular file, or larger than it can be."""
+
+
+def read_regular(path: str | Path, limit: int) -> bytes:
+    """The bytes of `path`, a regular file of at most `limit` bytes; anything else is
+    NotARegularFile saying why (a FIFO would block the read forever, a link to /dev/zero
+    would fill memory). Opened non-blocking, so a FIFO put there after a check cannot block."""
+    fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK)
+    info = os.fstat(fd)
+    if not stat.S_ISREG(info.st_mode):
+        os.close(fd)
+        kind = next((k for k, test in _KINDS.items() if test(info.st_mode)), "special file")
+        raise NotARegularFile(f"is a {kind}, not a regular file")
+    with os.fdopen(fd, "rb") as f:
+        data = f.read(limit + 1)
+    if len(data) > limit:
+        raise NotARegularFile(f"is {max(info.st_size, len(data)):,} bytes; allowed: at most {limit:,}")
+    return data
+
+
+_KINDS = {"directory": stat.S_ISDIR, "FIFO": stat.S_ISFIFO, "character device": stat.S_ISCHR,
+          "block device": stat.S_ISBLK, "socket": stat.S_ISSOCK}
+
+
+def read_json(path: str | Path, limit: int = JSON_LIMIT) -> Any:
+    return json.loads(read_regular(path, limit))
+
+
+def unreadable(err: Exception, otherwise: str) -> str:
+    """Why a read of a file failed, in words: the OS's, a NotARegularFile's, else `otherwise`."""
+    if isinstance(err, NotARegularFile):
+        return str(err)
+    return err.strerror if isinstance(err, OSError) and err.strerror else otherwise
 
 
 def csv_text(header: Sequence[str], rows: Sequence[Sequence[Any]]) -> str:
@@ -109,8 +150,13 @@ def read_output(path: str | Path, required: dict[str, type | tuple[type, ...]], 
     except FileNotFoundError:
         raise UserError(f"{path}: missing; run `{remedy}`") from None
     except (OSError, ValueError) as err:
-        why = err.strerror if isinstance(err, OSError) and err.strerror else "not JSON"
+        why = unreadable(err, "not JSON")
         raise UserError(f"{path}: unreadable ({why}); run `{remedy}`") from None
+    return check_output(obj, path, required, remedy)
+
+
+def check_output(obj: Any, path: str | Path, required: dict[str, type | tuple[type, ...]], remedy: str) -> dict:
+    """`obj`, parsed from the output at `path`, if it is a JSON object with the `required` keys and types."""
     if not isinstance(obj, dict):
         raise UserError(f"{path}: not a JSON object; run `{remedy}`")
     for key, kind in required.items():

@@ -7,11 +7,13 @@ arrays against each other and the manifest's params are checked, and any fault n
 file and the command that repairs it.
 """
 
+import math
 from pathlib import Path
 
 import numpy as np
 
 from digitcmp.errors import UserError
+from digitcmp.files import read_regular, unreadable
 
 
 def damaged(directory: Path, what: str) -> UserError:
@@ -36,6 +38,38 @@ def check_manifest(directory: Path, manifest, names: tuple[str, ...]) -> dict:
         if not ok(meta.get(key)):
             raise damaged(directory, f"manifest.json has params.{key} {meta.get(key)!r}")
     return files
+
+
+def read_member(directory: Path, name: str, limit: int) -> bytes:
+    """The bytes of `directory/name`, a regular file of at most `limit` bytes (no FIFO, no
+    link to /dev/zero, nothing larger than memory is read), else one line naming it."""
+    try:
+        return read_regular(directory / name, limit)
+    except FileNotFoundError:
+        raise damaged(directory, f"{name} is missing")
+    except (ValueError, OSError) as err:
+        raise damaged(directory, f"{name} is unreadable ({unreadable(err, 'not a file')})")
+
+
+NPY_HEADER = 2**16  # bytes: the most a .npy file's header takes (format 1.0; ours are ~128)
+
+
+def npy_limit(directory: Path, name: str, entry: dict) -> int:
+    """The most bytes `name`.npy can be by its manifest `entry`'s shape and dtype; an entry
+    whose array would not fit in this machine's memory is refused before any read."""
+    from digitcmp.bounds import machine_bytes  # here: bounds imports the data module
+
+    shape = entry["shape"]
+    try:
+        itemsize = np.dtype(entry["dtype"]).itemsize
+    except TypeError:
+        raise damaged(directory, f"manifest.json gives {name}.npy the dtype {entry['dtype'][:20]!r}")
+    if not all(isinstance(n, int) and not isinstance(n, bool) and n >= 0 for n in shape):
+        raise damaged(directory, f"manifest.json gives {name}.npy the shape {str(shape)[:40]}")
+    size = math.prod(shape) * itemsize
+    if size > machine_bytes():
+        raise damaged(directory, f"manifest.json gives {name}.npy {size:,} bytes, more than this machine's memory")
+    return size + NPY_HEADER
 
 
 def _is_count(v) -> bool:

@@ -27,6 +27,7 @@ FILES = {  # split → (images, labels)
 NAMES = tuple(name for pair in FILES.values() for name in pair)
 IMAGE_MAGIC, LABEL_MAGIC = 0x00000803, 0x00000801  # unsigned bytes, 3 and 1 dimensions
 SIDE = 28
+BYTES_PER_VALUE = 6  # in memory per byte read: the byte, its float32 copy, a quarter of one pooled
 # The gzipped files and their MD5s, as torchvision downloads them.
 MIRRORS = ("https://ossci-datasets.s3.amazonaws.com/mnist/", "http://yann.lecun.com/exdb/mnist/")
 MD5 = {
@@ -69,6 +70,12 @@ def _read(path: Path, magic: int, dims: int) -> tuple[np.ndarray, tuple[int, ...
         if info.st_size != expected:
             what = "truncated" if info.st_size < expected else "longer than its header says"
             raise _bad(path, f"is {info.st_size} bytes where its header ({shape[0]} items) says {expected}: {what}")
+        from digitcmp.bounds import machine_bytes  # here: bounds imports the data module, which imports this one
+
+        need = BYTES_PER_VALUE * math.prod(shape)
+        if need > machine_bytes():
+            raise _bad(path, f"holds {shape[0]:,} items, about {need / 2**30:,.1f} GiB to read and pool; more than "
+                             f"this machine's {machine_bytes() / 2**30:,.1f} GiB")
         return np.frombuffer(f.read(), dtype=np.uint8), shape
 
 
@@ -78,6 +85,8 @@ def read_split(root: str | Path, split: str) -> tuple[np.ndarray, np.ndarray]:
     raw = raw_dir(root)
     pixels, shape = _read(raw / images_name, IMAGE_MAGIC, 3)
     labels, (count,) = _read(raw / labels_name, LABEL_MAGIC, 1)
+    if shape[0] == 0:
+        raise _bad(raw / images_name, "holds no images")
     if count != shape[0]:
         raise _bad(raw / labels_name, f"holds {count} labels but {images_name} holds {shape[0]} images")
     if count and labels.max() > 9:

@@ -23,6 +23,7 @@ from ruamel.yaml.error import YAMLError
 from digitcmp.training import augment, registry
 from digitcmp.data import SOURCES, check_n_pairs
 from digitcmp.errors import UserError
+from digitcmp.files import read_regular, unreadable
 from digitcmp.training.precision import PRECISIONS
 
 BACKENDS = ("fork", "spawn", "dask")  # how digitcmp.engine starts its workers
@@ -93,7 +94,13 @@ SCHEMA: dict[str, Any] = {
 def _unknown(key: str, known: list[str]) -> UserError:
     close = difflib.get_close_matches(key.rsplit(".", 1)[-1], [k.rsplit(".", 1)[-1] for k in known], n=1)
     hint = f" (did you mean {close[0]!r}?)" if close else ""
-    return UserError(f"{key}: unknown key{hint}; allowed: {', '.join(known)}")
+    return UserError(f"{visible(key)}: unknown key{hint}; allowed: {', '.join(known)}")
+
+
+def visible(key: str) -> str:
+    """`key` as typed, or quoted with escapes where it holds a character that does not show
+    (a zero-width space, a control character, spaces at either end)."""
+    return key if key.isprintable() and key == key.strip() else ascii(key)
 
 
 def _check(key: str, value: Any, rule: Rule) -> Any:
@@ -193,17 +200,29 @@ def validate(raw: Any) -> dict[str, Any]:
     return params
 
 
-def load(path: str | Path = "params.yaml") -> dict[str, Any]:
-    """Read and validate a params file."""
+PARAMS_LIMIT = 2**20  # bytes: params.yaml is about 6 kB
+
+
+def read(path: str | Path = "params.yaml") -> Any:
+    """A params file as parsed YAML, not yet validated."""
     path = Path(path)
-    if not path.exists():
-        raise UserError(f"{path}: not found; run from the project root (where params.yaml is)")
     try:
-        raw = YAML(typ="safe", pure=True).load(path.read_text())
+        text = read_regular(path, PARAMS_LIMIT).decode()
+    except FileNotFoundError:
+        raise UserError(f"{path}: not found; run from the project root (where params.yaml is)") from None
+    except (OSError, ValueError) as err:
+        raise UserError(f"{path}: unreadable ({unreadable(err, 'not UTF-8 text')}); allowed: a YAML file "
+                        f"laid out as the committed params.yaml") from None
+    try:
+        return YAML(typ="safe", pure=True).load(text)
     except YAMLError as err:
         first = str(err).strip().splitlines()[0]
         raise UserError(f"{path}: not valid YAML ({first}); allowed: the layout of the committed params.yaml")
-    return validate(raw)
+
+
+def load(path: str | Path = "params.yaml") -> dict[str, Any]:
+    """Read and validate a params file."""
+    return validate(read(path))
 
 
 def require_extra(arch: str, params: dict) -> None:

@@ -10,12 +10,15 @@ than the runs' spread: per architecture the two means, the mean difference with 
 """
 
 import json
+import os
 import subprocess
-from pathlib import Path
 
 from digitcmp.errors import UserError
+from digitcmp.files import check_output, read_output
 from digitcmp.training.registry import NAMES
-from digitcmp.stage import results_path, run_stage
+from digitcmp.stage import results_path, run_stage, stage_of
+
+RUNS = {"test_acc": list}  # what the paired comparison reads of each runs file (and lr, hidden, lambda if there)
 from digitcmp_report.stats import paired_change, paired_change_text
 
 
@@ -34,13 +37,28 @@ def runs_at(revision: str | None) -> dict[str, dict]:
     commit = commit_of(revision) if revision is not None else None
     for arch in NAMES:
         path = results_path("runs", arch).as_posix()
+        remedy = f"dvc repro {stage_of(arch)}"
         if revision is None:
-            if Path(path).is_file():
-                runs[arch] = json.loads(Path(path).read_text())
+            if os.path.lexists(path):
+                runs[arch] = checked(read_output(path, RUNS, remedy), path, remedy)
             continue
         shown = subprocess.run(["git", "show", f"{commit}:{path}"], capture_output=True, text=True)
         if shown.returncode == 0:
-            runs[arch] = json.loads(shown.stdout)
+            where, remedy = f"{revision}:{path}", f"{remedy}, then commit it"
+            try:
+                obj = json.loads(shown.stdout)
+            except ValueError:
+                raise UserError(f"{where}: unreadable (not JSON); run `{remedy}`") from None
+            runs[arch] = checked(check_output(obj, where, RUNS, remedy), where, remedy)
+    return runs
+
+
+def checked(runs: dict, where: str, remedy: str) -> dict:
+    """A runs file whose test accuracies are numbers in [0, 1], else one line naming it."""
+    bad = next((a for a in runs["test_acc"] if isinstance(a, bool) or not isinstance(a, (int, float))
+                or not 0 <= a <= 1), None) if runs["test_acc"] else "none"
+    if bad is not None:
+        raise UserError(f"{where}: test_acc holds {str(bad)[:20]!r}, not accuracies in [0, 1]; run `{remedy}`")
     return runs
 
 

@@ -28,15 +28,16 @@ import argparse
 import sys
 
 from ruamel.yaml import YAML
+from ruamel.yaml.error import YAMLError
 
-from digitcmp import params as P
+from digitcmp import bounds, params as P
 from digitcmp.data import load_prepared, prepare_arrays, save_prepared
 from digitcmp.cache import code_fingerprint
 from digitcmp.errors import UserError
-from digitcmp.files import write_json
+from digitcmp.files import check_writable, write_json
 from digitcmp.training.models import ARCHITECTURES
 from digitcmp.search import retrain, search
-from digitcmp.stage import run_stage
+from digitcmp.stage import check_study, run_stage
 
 STUDY_CONDITIONS = ("train.standardise=false", "train.precision=fp32")
 OUT = "experiments/study_conditions.json"
@@ -49,11 +50,20 @@ def override(raw: dict, setting: str) -> tuple[str, object]:
     key, sep, text = setting.partition("=")
     if not sep or not key:
         raise UserError(f"override: {setting!r} is not allowed; allowed: KEY=VALUE, e.g. train.standardise=false")
-    value = YAML(typ="safe", pure=True).load(text)
+    try:
+        value = YAML(typ="safe", pure=True).load(text)
+    except YAMLError as err:  # a tag the safe reader refuses too
+        first = str(err).strip().splitlines()[0]
+        raise UserError(f"override: {setting!r}: the value is not plain YAML ({first}); allowed: KEY=VALUE with "
+                        f"a YAML value, e.g. train.epochs=5") from None
     *parents, last = key.split(".")
     node = raw
-    for part in parents:
+    for depth, part in enumerate(parents):
         node = node.setdefault(part, {})
+        if not isinstance(node, dict):
+            above = ".".join(parents[: depth + 1])
+            raise UserError(f"override: {key}: {above} is {node!r:.40}, not a mapping; allowed: KEY=VALUE where KEY "
+                            f"is a key of params.yaml")
     node[last] = value
     return key, value
 
@@ -81,10 +91,16 @@ def main(argv: list[str]) -> None:
                         default=list(STUDY_CONDITIONS))
     parser.add_argument("--out", default=OUT)
     args = parser.parse_args(argv)
-    raw = YAML(typ="safe", pure=True).load(open("params.yaml"))
+    raw = P.read()
+    if not isinstance(raw, dict):
+        P.validate(raw)  # its one line
     changed = dict(override(raw, s) for s in args.overrides)
     params = P.validate(raw)
     data = params["data"]
+    for arch in ARCHITECTURES:  # the study stage's checks, before any preparing or training
+        check_study(arch, params, data_dir=None)
+    bounds.check_prepare(params)
+    check_writable([args.out])
     where = prepared_dir(params)
     runs, best = {}, {}
     for arch in ARCHITECTURES:

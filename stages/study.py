@@ -10,21 +10,17 @@ The params it reads are dvc.yaml's `study` and `extra` stages' (the one list; it
 reads train.workers and train.backend, which change speed but never results).
 """
 
-from digitcmp import bounds, params as P
-from digitcmp.data import check_prepared_for
+from digitcmp import params as P
 from digitcmp.files import check_writable, dumps_json, write_all
 from digitcmp.training.registry import NAMES
-from digitcmp.search import grid_points, retrain, search
-from digitcmp.stage import one_arch, results_path, run_stage
+from digitcmp.search import retrain, search
+from digitcmp.stage import check_study, one_arch, results_path, run_stage
 
 
 def main(argv: list[str]) -> None:
     arch = one_arch(argv, NAMES)
     params = P.load()
-    P.require_extra(arch, params)
-    bounds.check_device(params["train"]["device"])
-    bounds.check_training(arch, grid_points(arch, params), params)
-    check_prepared_for(params)
+    check_study(arch, params)
     outs = results_path("search", arch), results_path("runs", arch)
     check_writable(outs)  # before the trainings, not after
     found = search(arch, params)

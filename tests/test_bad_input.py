@@ -94,6 +94,21 @@ def reprepare(change: Callable[[dict], None]) -> Callable[[Path], None]:
     return damage
 
 
+def sparse_idx(count: int) -> Callable[[Path], None]:
+    """A consistent IDX images file of `count` images: its header, then a hole of the right size."""
+    def damage(repo: Path) -> None:
+        with open(repo / TRAIN_IMAGES, "wb") as f:
+            f.write(struct.pack(">HBB3I", 0, 0x08, 3, count, 28, 28))
+            f.truncate(16 + count * 28 * 28)
+    return damage
+
+
+def no_images(repo: Path) -> None:
+    for prefix in ("train", "t10k"):
+        (repo / RAW / f"{prefix}-images-idx3-ubyte").write_bytes(idx_bytes(np.zeros((0, 28, 28))))
+        (repo / RAW / f"{prefix}-labels-idx1-ubyte").write_bytes(idx_bytes(np.zeros(0)))
+
+
 def labels_above_9(arrays: dict) -> None:
     arrays["train_labels"][3] = 12
 
@@ -220,7 +235,7 @@ CASES = [
     # Prepared data: layout, hashes and consistency checked before training; the hint repairs.
     Case("prepared-manifest-missing", STUDY, r"^data/prepared: manifest\.json is missing" + HINT,
          damage=lambda repo: (repo / "data/prepared/manifest.json").unlink()),
-    Case("prepared-manifest-garbage", STUDY, r"^data/prepared: manifest\.json is unreadable" + HINT,
+    Case("prepared-manifest-garbage", STUDY, r"^data/prepared: manifest\.json is unreadable \(not JSON\)" + HINT,
          damage=put(Path("data/prepared/manifest.json"), b"\x00{not json")),
     Case("prepared-manifest-list", STUDY, r"^data/prepared: manifest\.json lacks its 'files' and 'params' mappings" + HINT,
          damage=put(Path("data/prepared/manifest.json"), b"[]"), proc=True),
@@ -243,6 +258,47 @@ CASES = [
          damage=reprepare(labels_above_9)),
     Case("prepared-draws-outside-pool", STUDY, r"^data/prepared: draws\.npy indexes outside the test pool" + HINT,
          damage=reprepare(draws_outside_pool)),
+    # Special files and sizes: refused before a read that would block for ever or fill memory.
+    Case("prepared-npy-fifo", STUDY, r"^data/prepared: draws\.npy is unreadable \(is a FIFO, not a regular file\)"
+         + HINT, damage=replace_with(Path("data/prepared/draws.npy"), os.mkfifo), proc=True),
+    Case("prepared-npy-dev-zero", STUDY, r"^data/prepared: train_images\.npy is unreadable \(is a character device, "
+         r"not a regular file\)" + HINT, damage=replace_with(Path("data/prepared/train_images.npy"),
+                                                              lambda p: p.symlink_to("/dev/zero")), proc=True),
+    Case("prepared-npy-longer-than-manifest", STUDY, r"^data/prepared: draws\.npy is unreadable \(is 1,000,000 bytes; "
+         r"allowed: at most 71,296\)" + HINT, damage=put(Path("data/prepared/draws.npy"), b"\0" * 10**6)),
+    Case("prepared-manifest-fifo", STUDY, r"^data/prepared: manifest\.json is unreadable \(is a FIFO, not a regular "
+         r"file\)" + HINT, damage=replace_with(Path("data/prepared/manifest.json"), os.mkfifo), proc=True),
+    Case("prepared-manifest-2^40-images", STUDY, r"^data/prepared: manifest\.json gives train_images\.npy "
+         r"862,017,116,176,384 bytes, more than this machine's memory" + HINT,
+         damage=edit_manifest(lambda m: set_in(m, "files.train_images.shape", [2**40, 14, 14]))),
+    Case("params-fifo", ["check"], r"^params\.yaml: unreadable \(is a FIFO, not a regular file\); allowed: a YAML file",
+         damage=replace_with(Path("params.yaml"), os.mkfifo), proc=True),
+    Case("idx-dev-zero-link", ["prepare"], rf"^{TRAIN_IMAGES}: is not a regular file" + IDX_HINT, mnist=True,
+         damage=replace_with(TRAIN_IMAGES, lambda p: p.symlink_to("/dev/zero")), proc=True),
+    Case("idx-2^24-images", ["prepare"], rf"^{TRAIN_IMAGES}: holds 16,777,216 items, about 73\.5 GiB to read and pool; "
+         r"more than this machine's [\d,.]+ GiB" + IDX_HINT, mnist=True, damage=sparse_idx(2**24), proc=True),
+    Case("idx-no-images", ["prepare"], rf"^{TRAIN_IMAGES}: holds no images" + IDX_HINT, mnist=True,
+         damage=no_images),
+    # Keys that do not show as typed.
+    Case("unknown-key-zero-width", ["check"], r"^'hidden\\u200b': unknown key \(did you mean 'hidden'\?\); allowed: ",
+         {"hidden\u200b": [16]}, proc=True),
+    Case("unknown-key-trailing-space", ["check"], r"^'train\.epochs ': unknown key \(did you mean 'epochs'\?\)",
+         {"train.epochs ": 3}),
+    # scripts.conditions: the study stage's checks and the params' reader, before any work.
+    Case("conditions-cuda", ["scripts.conditions", "train.device=cuda"], r"^train\.device: 'cuda' is not available: "
+         r"torch \S+ sees no CUDA device here; allowed: cpu$", proc=True),
+    Case("conditions-hidden-1e12", ["scripts.conditions", "hidden=1000000000000"], r"^hidden: 1000000000000 needs about "
+         r"[\d,.]+ GiB per shallow_nosharing_noaux training", proc=True),
+    Case("conditions-below-a-scalar", ["scripts.conditions", "data.seed.x=1"], r"^override: data\.seed\.x: data\.seed "
+         r"is 0, not a mapping; allowed: KEY=VALUE where KEY is a key of params\.yaml$", proc=True),
+    Case("conditions-not-yaml", ["scripts.conditions", "train.epochs=[1"], r"^override: 'train\.epochs=\[1': the value "
+         r"is not plain YAML \(.+\); allowed: KEY=VALUE with a YAML value, e\.g\. train\.epochs=5$", proc=True),
+    Case("conditions-yaml-tag", ["scripts.conditions", "train.epochs=!!python/name:os.system"],
+         r"^override: 'train\.epochs=!!python/name:os\.system': the value is not plain YAML", proc=True),
+    Case("conditions-unknown-key", ["scripts.conditions", "train.epoch=3"], r"^train\.epoch: unknown key"),
+    Case("conditions-out-unwritable", ["scripts.conditions", "--out", "params.yaml/x.json"],
+         r"^params\.yaml/x\.json: cannot be written \(.*\); allowed: a file in a writable directory$",
+         proc=True),
 ]
 
 
@@ -280,7 +336,7 @@ def snapshot(repo: Path) -> dict[str, bytes]:
 
 def run_in_process(argv: list[str]) -> tuple[int, str]:
     """The stage's main under run_stage's rule, in this process."""
-    main = importlib.import_module(f"stages.{argv[0]}").main
+    main = importlib.import_module(module(argv[0])).main
     err = io.StringIO()
     with redirect_stderr(err):
         try:
@@ -291,9 +347,14 @@ def run_in_process(argv: list[str]) -> tuple[int, str]:
     return 0, err.getvalue()
 
 
+def module(name: str) -> str:
+    """A stage's name (its module under stages/), or a script's module (`scripts.conditions`)."""
+    return name if "." in name else f"stages.{name}"
+
+
 def run_process(argv: list[str], repo: Path, extra_env: dict) -> tuple[int, str]:
     env = {**os.environ, "PYTHONPATH": str(ROOT), "DIGITCMP_CACHE": "off", **extra_env}
-    proc = subprocess.run([sys.executable, "-m", f"stages.{argv[0]}", *argv[1:]], cwd=repo, env=env,
+    proc = subprocess.run([sys.executable, "-m", module(argv[0]), *argv[1:]], cwd=repo, env=env,
                           capture_output=True, text=True, timeout=120)
     return proc.returncode, proc.stderr
 

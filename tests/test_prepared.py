@@ -86,7 +86,7 @@ def test_a_missing_unreadable_or_malformed_manifest_is_named(prepared):
     m = prepared / "manifest.json"
     text = m.read_text()
     m.write_text(text[:-10])
-    assert refused(prepared) == f"{prepared}: manifest.json is unreadable; rerun `dvc repro -f prepare`"
+    assert refused(prepared) == f"{prepared}: manifest.json is unreadable (not JSON); rerun `dvc repro -f prepare`"
     m.write_text("[]")
     assert "lacks its 'files' and 'params'" in refused(prepared)
     m.write_text(text)

@@ -48,13 +48,15 @@ def start_and_wait_for_trainings(args: list[str], repo, n: int = 3, **popen) -> 
 @pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGKILL], ids=["SIGINT", "SIGKILL"])
 def test_interrupted_stage_resumes_to_identical_results(repo, tmp_path, sig):
     write_params(repo, SLOW)
+    committed = [(repo / out).read_bytes() for out in OUTS]
     proc, before = start_and_wait_for_trainings(["dvc", "repro", STAGE], repo, start_new_session=True,
                                                 stderr=subprocess.DEVNULL)
     os.killpg(proc.pid, sig)
     proc.wait()
     finished = len(cache_entries(repo)) - before
     assert 3 <= finished < 18, "the stage was not interrupted midway"
-    assert not any((repo / out).exists() for out in OUTS) and not list(repo.glob("metrics/**/.*.tmp"))
+    # Persistent outputs: the stopped stage leaves the committed pair whole, never half of a new one.
+    assert [(repo / out).read_bytes() for out in OUTS] == committed and not list(repo.glob("metrics/**/.*.tmp"))
     rerun = dvc(repo, "repro", STAGE)
     assert STAGE in ran_stages(rerun.stdout)
     assert len(cache_entries(repo)) - before == 18  # only the unfinished ones were trained again
