@@ -234,7 +234,7 @@ def silent_server():
     ("SILENT", r"'SILENT' accepted the connection but did not answer within 2 s; allowed: .*"),
 ], ids=["refused", "bad-port", "malformed", "unknown-host", "accepts-and-never-answers"])
 def test_dask_scheduler_faults_are_one_line_in_bounded_time(silent_server, address, line):
-    from digitcmp.engine import check_scheduler
+    from digitcmp.cluster import check_scheduler
     from digitcmp.errors import UserError
 
     address = silent_server if address == "SILENT" else address
@@ -246,7 +246,7 @@ def test_dask_scheduler_faults_are_one_line_in_bounded_time(silent_server, addre
 def test_a_real_scheduler_passes_the_check():
     from dask.distributed import LocalCluster
 
-    from digitcmp.engine import check_scheduler
+    from digitcmp.cluster import check_scheduler
 
     with LocalCluster(n_workers=0, processes=False, dashboard_address=None) as cluster:
         check_scheduler(cluster.scheduler_address, timeout=5)
