@@ -23,8 +23,8 @@ from tests.dvcproject import clone, env, run, write_params
 ARCH = "shallow_sharing_aux"
 STUDY = ("python", "-m", "stages.study", ARCH)
 OUTS = (f"metrics/search/{ARCH}.json", f"metrics/runs/{ARCH}.json")
-CURVE_OUTS = ("metrics/curve.json", "plots/curve.csv")
-REPORT_OUTS = ("results.md", "metrics/summary.json")
+CURVE_OUTS = ("metrics/curve.json", "dvclive/metrics.json", "dvclive/plots/metrics/val_acc.tsv")
+REPORT_OUTS = ("results.md", "metrics/best.json")
 
 
 @pytest.fixture(scope="module")
@@ -190,7 +190,7 @@ PROGRESS = re.compile(r"(search|retrain) \S+: \d+ (of \d+ trainings to run|cache
 
 def snapshot(repo: Path) -> dict[str, bytes]:
     return {p.relative_to(repo).as_posix(): p.read_bytes() for p in sorted((repo / "metrics").rglob("*"))
-            if p.is_file()} | {name: (repo / name).read_bytes() for name in ("results.md", "plots/curve.csv")}
+            if p.is_file()} | {name: (repo / name).read_bytes() for name in ("results.md", *CURVE_OUTS[1:])}
 
 
 @pytest.mark.parametrize("fault, command, line, status, may_change", [row[1:] for row in ROWS],
