@@ -19,7 +19,7 @@ from bench.bench import prepare
 from bench.dask_cluster import install_package, local_cluster
 from digitcmp.engine import Task, run_trainings
 from digitcmp.stage import run_stage
-from digitcmp.train import TrainSpec
+from digitcmp.training.train import TrainSpec
 
 
 def main(argv: list[str]) -> None:

@@ -19,7 +19,7 @@ import socket
 from collections.abc import Iterator
 
 from digitcmp import cache
-from digitcmp.data import Prepared
+from digitcmp.training.pairs import Prepared
 from digitcmp.errors import UserError
 
 DASK_TIMEOUT = 10  # seconds a Dask scheduler has to accept a connection and answer
@@ -74,7 +74,7 @@ def execute(jobs: list[tuple], n_jobs: int, prepared: Prepared) -> Iterator[tupl
     except ImportError:
         raise UserError("train.backend: dask needs dask.distributed; allowed: fork or spawn, "
                         "or dask after `pip install 'digitcmp[cluster]'`") from None
-    from digitcmp.engine import train_task
+    from digitcmp.engine import train_record
 
     address = os.environ.get("DASK_SCHEDULER_ADDRESS")
     if address:
@@ -91,7 +91,7 @@ def execute(jobs: list[tuple], n_jobs: int, prepared: Prepared) -> Iterator[tupl
                 raise UserError(f"DASK_SCHEDULER_ADDRESS: {address!r}: no worker joined within {WORKER_TIMEOUT} s; "
                                 f"allowed: a scheduler with workers (`dask worker {address} --nthreads 1`)") from None
         data = client.scatter(prepared, broadcast=True, hash=False)  # once per worker, not per training
-        futures = {client.submit(train_task, task, data, device, pure=False): (index, path, key)
+        futures = {client.submit(train_record, task, data, device, pure=False): (index, path, key)
                    for index, task, _, _, device, path, key in jobs}
         for future in as_completed(futures):
             index, path, key = futures[future]

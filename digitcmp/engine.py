@@ -22,33 +22,16 @@ import sys
 import time
 from collections.abc import Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor, as_completed
-from dataclasses import asdict, dataclass
+from dataclasses import asdict
 from pathlib import Path
 
 import torch
 from tqdm import tqdm
 
 from digitcmp import cache
-from digitcmp.data import Prepared, load_prepared
-from digitcmp.train import TrainSpec, train
-
-
-@dataclass(frozen=True)
-class Task:
-    """One training: a spec and the data it sees."""
-
-    spec: TrainSpec
-    draw: int  # 0: the grid search's draw, split fit/validation; k ≥ 1: retraining k, train/test
-    val_fraction: float | None = None  # draw 0 only
-    track_epochs: bool = False
-
-
-    def set_sizes(self, prepared: Prepared) -> dict[str, int]:
-        """The number of pairs of each set this training is scored on."""
-        if self.draw == 0:
-            fit, val = prepared.search_sets(self.val_fraction)
-            return {"train": len(fit[0]), "val": len(val[0])}
-        return {"train": prepared.n_pairs, "test": prepared.n_pairs}
+from digitcmp.data import load_prepared
+from digitcmp.training.pairs import Prepared
+from digitcmp.training.task import Task, train_task
 
 
 def resolve_workers(workers: int | str) -> int:
@@ -68,20 +51,14 @@ def _prepared(data_dir: str, fingerprint: str) -> Prepared:
 
 
 def run_task(task: Task, data_dir: str, fingerprint: str, device: str) -> dict:
-    """Train one task on the data at `data_dir` and return its TrainResult as a dict (runs in a worker)."""
-    return train_task(task, _prepared(data_dir, fingerprint), device)
+    """Train one task on the data at `data_dir`; its TrainResult as a dict (runs in a worker)."""
+    return train_record(task, _prepared(data_dir, fingerprint), device)
 
 
-def train_task(task: Task, prepared: Prepared, device: str) -> dict:
-    """Train one task on `prepared` and return its TrainResult as a dict."""
+def train_record(task: Task, prepared: Prepared, device: str) -> dict:
+    """Train one task on `prepared`, on one thread; its TrainResult as a dict."""
     torch.set_num_threads(1)
-    if task.draw == 0:
-        fit, val = prepared.search_sets(task.val_fraction)
-        result, _ = train(task.spec, fit, {"val": val}, task.track_epochs, device)
-    else:
-        fit, test = prepared.retrain_sets(task.draw)
-        result, _ = train(task.spec, fit, {"test": test}, task.track_epochs, device)
-    return asdict(result)
+    return asdict(train_task(task, prepared, device))
 
 
 def _run_and_store(index: int, task: Task, data_dir: str, fingerprint: str, device: str,

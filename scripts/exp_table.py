@@ -23,7 +23,7 @@ import sys
 from pathlib import Path
 
 from digitcmp.errors import UserError
-from digitcmp.registry import NAMES
+from digitcmp.training.registry import NAMES
 from digitcmp.stage import run_stage
 from digitcmp_report.build import ACCURACY_DIR
 

@@ -13,7 +13,7 @@ from digitcmp import bounds, params as P
 from digitcmp.errors import UserError
 from digitcmp.files import check_writable, dumps_json, read_output, write_all
 from digitcmp.live import NAMES, live_files, tsv_path
-from digitcmp.models import ARCHITECTURES
+from digitcmp.training.models import ARCHITECTURES
 from digitcmp.search import best_architecture, curve
 from digitcmp.stage import results_path, run_stage, stage_of
 

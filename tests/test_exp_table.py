@@ -4,8 +4,8 @@ import subprocess
 import sys
 from pathlib import Path
 
-from digitcmp.models import ARCHITECTURES
-from digitcmp.registry import NAMES
+from digitcmp.training.models import ARCHITECTURES
+from digitcmp.training.registry import NAMES
 from scripts import exp_table
 from tests.dvcproject import TINY, dvc, env
 
