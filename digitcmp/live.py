@@ -9,6 +9,7 @@ dvc.yaml edits, no experiment of its own, no Studio: the files are the same byte
 every rerun. The report reads them back here (`curve_csv`).
 """
 
+import contextlib
 import tempfile
 from pathlib import Path
 
@@ -27,7 +28,9 @@ def live_files(history: list[dict]) -> dict[str, bytes]:
     """Every file DVCLive writes for `history` (rows of epoch, train_acc, val_acc), by path."""
     from dvclive import Live  # lazily: it imports DVC
 
-    with tempfile.TemporaryDirectory(prefix="dvclive.") as tmp:
+    with tempfile.TemporaryDirectory(prefix="dvclive.") as tmp, contextlib.chdir(tmp):
+        # Started outside the repository, DVCLive skips its git and DVC look-ups: no experiment
+        # of its own is wanted, and in a repository with no commit yet they fail.
         with Live(tmp, dvcyaml=None, save_dvc_exp=False, report=None) as live:
             for row in history:
                 assert live.step == row["epoch"], "the history's epochs are 0, 1, 2, ..."
