@@ -35,6 +35,8 @@ def test_the_readmes_first_experiment_as_written(base, tmp_path):
     assert [c.split()[:3] for c in commands[:3]] == [["dvc", "exp", "run"], ["dvc", "exp", "diff"],
                                                       ["dvc", "plots", "diff"]]
     head = {p.name: p.read_bytes() for p in (repo / "metrics/accuracy").iterdir()}
+    shown = dvc(repo, "metrics", "show").stdout.splitlines()  # a row per architecture, within 120 columns
+    assert max(map(len, shown)) <= 120 and len(shown) == 1 + len(head) + 2  # + best.json, dvclive/metrics.json
     out = {}
     for command in commands:
         out[command] = shell(repo, command).stdout
@@ -56,6 +58,12 @@ def test_the_readmes_first_experiment_as_written(base, tmp_path):
     diff = json.loads(dvc(repo, "exp", "diff", "HEAD", name, "--json").stdout)["metrics"]
     assert {r[0] for r in means} == {p for p, keys in diff.items() if p.startswith("metrics/") and "mean" in keys}
     assert "lambda" in out[exp_diff]
+    table = json.loads(dvc(repo, "exp", "show", "--json").stdout)  # every mean, in every experiment's row
+    revs = [rev for base in table for rev in [base, *(r for e in base["experiments"] or [] for r in e["revs"])]]
+    assert len(revs) == 2 + 3  # the workspace, HEAD and the three experiments
+    for rev in revs:
+        files = rev["data"]["metrics"]
+        assert all("mean" in files[f"metrics/accuracy/{name}"]["data"] for name in head)
     compared = out[next(c for c in commands if "compare_runs" in c)]
     assert "nan" not in compared and "unchanged, every run identical" in compared
     # Back to HEAD: its params and metrics, nothing out of date.
