@@ -182,6 +182,11 @@ ROWS = [
      rf"error: metrics/runs/{ARCH}.json: std is None, not a number; run `dvc repro study@{ARCH}`", 2, ()),
     ("report-curve-json-missing", replace("metrics/curve.json", None), ("python", "-m", "stages.report"),
      r"error: metrics/curve.json: missing; run `dvc repro curve`", 2, ()),
+    ("report-live-curve-missing", replace("dvclive/plots/metrics/val_acc.tsv", None), ("python", "-m", "stages.report"),
+     r"error: dvclive/plots/metrics/val_acc.tsv: missing; run `dvc repro curve`", 2, ()),
+    ("report-live-curve-garbage", replace("dvclive/plots/metrics/train_acc.tsv", "epoch,acc\n0,0.5\n"),
+     ("python", "-m", "stages.report"),
+     r"error: dvclive/plots/metrics/train_acc.tsv: not DVCLive's step<TAB>train_acc table; run `dvc repro curve`", 2, ()),
     ("dask-address-malformed", both(dask_backend, empty_cache, setenv(DASK_SCHEDULER_ADDRESS="tcp://127.0.0.1:notaport")),
      STUDY, r"error: DASK_SCHEDULER_ADDRESS: 'tcp://127.0.0.1:notaport' is malformed \(.+\); allowed: tcp://HOST:PORT of a Dask scheduler", 2, ()),
 ]
