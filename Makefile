@@ -53,4 +53,4 @@ quick: setup
 	git worktree add --quiet --detach $(QUICK_DIR) HEAD
 	cp params_quick.yaml $(QUICK_DIR)/params.yaml
 	cd $(QUICK_DIR) && PATH="$(CURDIR)/$(VENV)/bin:$$PATH" PYTHONPATH="$(CURDIR)/$(QUICK_DIR)" dvc repro
-	@echo "quick look (not the study's protocol): $(QUICK_DIR)/results.md, $(QUICK_DIR)/metrics/summary.json"
+	@echo "quick look (not the study's protocol): $(QUICK_DIR)/results.md, $(QUICK_DIR)/metrics/accuracy/"

@@ -2,7 +2,7 @@
 
     .venv/bin/python -m bench.train_time [ARCH ...] [--repeat R] [--out FILE]
 
-Default ARCHs: the best of the study's sixteen (metrics/summary.json) and every extra of
+Default ARCHs: the best of the study's sixteen (metrics/best.json) and every extra of
 params.yaml. Each is trained with its winner (its runs JSON) on retraining draw 1 of
 data/prepared, on one thread, the fast path, its precision, without the training
 cache, R times (default 3): the median wall seconds. → experiments/train_time.json
@@ -28,6 +28,7 @@ from digitcmp.search import _spec
 from digitcmp.training.seeds import derive_seed
 from digitcmp.training.task import Task
 from digitcmp.stage import results_path, run_stage, stage_of
+from digitcmp_report.build import BEST_FILE
 
 OUT = "experiments/train_time.json"
 DATA = "data/prepared"
@@ -61,7 +62,7 @@ def main(argv: list[str]) -> None:
     parser.add_argument("--out", default=OUT)
     args = parser.parse_args(argv)
     params = P.load()
-    archs = args.archs or [read_json("metrics/summary.json")["best"], *params["extras"]]
+    archs = args.archs or [read_json(BEST_FILE)["best"], *params["extras"]]
     unknown = [a for a in archs if a not in NAMES]
     if unknown:
         raise UserError(f"{unknown[0]}: not an architecture; allowed: {', '.join(NAMES)}")

@@ -94,7 +94,7 @@ def _load_mnist(root: str | Path, download: bool) -> Pools:
             f"(uncompressed IDX) in {mnist.raw_dir(root)}/ or set data.download: true"
         )
     if missing:
-        mnist.download(root, missing)
+        mnist.download(root)
     (train_images, train_labels), (test_images, test_labels) = (mnist.read_split(root, s) for s in ("train", "test"))
     return Pools(_pool_28_to_14(train_images), train_labels, _pool_28_to_14(test_images), test_labels)
 

@@ -7,10 +7,7 @@
   forked from the stage process, which has imported torch but run no parallel torch
   code, so they start in well under a second, where spawning fresh ones costs
   seconds per stage), `spawn` (fresh processes, the conservative choice) and `dask`:
-  a Dask cluster, the scheduler at `$DASK_SCHEDULER_ADDRESS` when set (workers must
-  see the project directory, e.g. on a shared file system, and run one thread each),
-  else a local cluster of `workers` single-thread processes; needs `pip install
-  'digitcmp[cluster]'`.
+  a Dask cluster, with no shared disk (digitcmp.cluster).
 - Cached: each finished training is written at once (atomically) to the training
   cache (digitcmp.cache), whose key hashes everything that determines its result. A
   stage interrupted after k trainings reruns only the others.
@@ -18,12 +15,9 @@
   step: how many trainings it runs and, once the first ones are done, an ETA.
 """
 
-import asyncio
-import logging
 import multiprocessing
 import os
 import random
-import socket
 import sys
 import time
 from collections.abc import Iterator, Sequence
@@ -36,11 +30,8 @@ from tqdm import tqdm
 
 from digitcmp import cache
 from digitcmp.data import load_prepared
-from digitcmp.errors import UserError
 from digitcmp.training.pairs import Prepared
 from digitcmp.training.task import Task, train_task
-
-DASK_TIMEOUT = 10  # seconds a Dask scheduler has to accept a connection and answer
 
 
 def resolve_workers(workers: int | str) -> int:
@@ -60,22 +51,32 @@ def _prepared(data_dir: str, fingerprint: str) -> Prepared:
 
 
 def run_task(task: Task, data_dir: str, fingerprint: str, device: str) -> dict:
-    """Train one task and return its TrainResult as a dict (runs in a worker)."""
+    """Train one task on the data at `data_dir`; its TrainResult as a dict (runs in a worker)."""
+    return train_record(task, _prepared(data_dir, fingerprint), device)
+
+
+def train_record(task: Task, prepared: Prepared, device: str) -> dict:
+    """Train one task on `prepared`, on one thread; its TrainResult as a dict."""
     torch.set_num_threads(1)
-    return asdict(train_task(task, _prepared(data_dir, fingerprint), device))
+    return asdict(train_task(task, prepared, device))
 
 
-def _run_and_store(index: int, task: Task, data_dir: str, fingerprint: str, device: str,
-                   path: Path | None, key: str) -> tuple[int, dict, str | None]:
-    """(index, record, why the cache entry could not be written or None): the cache is
-    optional, so a full disk there costs the entry, never the training."""
-    record = run_task(task, data_dir, fingerprint, device)
+def store(path: Path | None, key: str, record: dict) -> str | None:
+    """Cache `record` at `path` (None: no cache); why it could not be written, or None:
+    the cache is optional, so a full disk there costs the entry, never the training."""
     try:
         if path is not None:
             cache.write(path, key, record)
     except OSError as err:
-        return index, record, f"{err.filename or path}: {err.strerror or err}"
-    return index, record, None
+        return f"{err.filename or path}: {err.strerror or err}"
+    return None
+
+
+def _run_and_store(index: int, task: Task, data_dir: str, fingerprint: str, device: str,
+                   path: Path | None, key: str) -> tuple[int, dict, str | None]:
+    """(index, record, why its cache entry could not be written or None)."""
+    record = run_task(task, data_dir, fingerprint, device)
+    return index, record, store(path, key, record)
 
 
 class Progress:
@@ -154,9 +155,11 @@ def run_trainings(tasks: Sequence[Task], data_dir: str | Path, device: str = "cp
 
 
 def _execute(args: list[tuple], n_jobs: int, backend: str) -> Iterator[tuple[int, dict, str | None]]:
-    """_run_and_store's answer for each training as it finishes: in this process, a pool or on Dask."""
+    """(index, record) of each training as it finishes: in this process, a pool or on Dask."""
     if backend == "dask":
-        yield from _execute_dask(args, n_jobs)
+        from digitcmp.cluster import execute  # dask is optional
+
+        yield from execute(args, n_jobs, _loaded[args[0][2]])
         return
     if n_jobs == 1:
         yield from (_run_and_store(*a) for a in args)
@@ -167,76 +170,3 @@ def _execute(args: list[tuple], n_jobs: int, backend: str) -> Iterator[tuple[int
         yield from (f.result() for f in as_completed(futures))
     finally:  # on an interrupt, drop the queued trainings; finished ones are cached
         pool.shutdown(wait=True, cancel_futures=True)
-
-
-def _accepts(address: str, timeout: float) -> bool:
-    """Whether a plain TCP connection to `address` succeeds."""
-    from distributed.comm.addressing import get_address_host_port
-
-    try:
-        with socket.create_connection(get_address_host_port(address), timeout=timeout):
-            return True
-    except (OSError, ValueError):
-        return False
-
-
-def check_scheduler(address: str, timeout: float = DASK_TIMEOUT) -> None:
-    """Refuse, in one line, a Dask scheduler address that is malformed, refuses, or does
-    not answer within `timeout` seconds (Dask's own client would wait forever)."""
-    from distributed.comm import connect
-
-    async def identity() -> object:
-        comm = await connect(address, timeout=timeout)  # Dask's handshake: may wait forever
-        try:
-            await comm.write({"op": "identity", "reply": True})
-            return await comm.read()
-        finally:
-            comm.abort()
-
-    what = f"DASK_SCHEDULER_ADDRESS: {address!r}"
-    scheme = address.partition("://")[0] if "://" in address else "tcp"
-    if scheme != "tcp":  # tls and ucx need certificates or UCX set up, which nothing here configures
-        raise UserError(f"{what} uses {scheme}://; allowed: tcp://HOST:PORT of a Dask scheduler")
-    try:
-        answer = asyncio.run(asyncio.wait_for(identity(), 2 * timeout))
-    except ValueError as err:
-        raise UserError(f"{what} is malformed ({err}); allowed: tcp://HOST:PORT of a Dask scheduler") from None
-    except OSError as err:  # TimeoutError included
-        if isinstance(err, TimeoutError) and _accepts(address, timeout):
-            raise UserError(f"{what} accepted the connection but did not answer within {2 * timeout} s; "
-                            f"allowed: the address of a running Dask scheduler") from None
-        raise UserError(f"{what} could not be reached ({err or 'no connection'}); allowed: the address of a "
-                        f"running Dask scheduler, or unset it for a local cluster") from None
-    if not isinstance(answer, dict) or answer.get("type") != "Scheduler":
-        raise UserError(f"{what} answered {str(answer)[:60]!r}, not as a Dask scheduler; "
-                        f"allowed: the address of a running Dask scheduler")
-
-
-def _execute_dask(args: list[tuple], n_jobs: int) -> Iterator[tuple[int, dict, str | None]]:
-    try:
-        from dask.distributed import Client, LocalCluster, as_completed
-    except ImportError:
-        raise UserError("train.backend: dask needs dask.distributed; allowed: fork or spawn, "
-                        "or dask after `pip install 'digitcmp[cluster]'`") from None
-    address = os.environ.get("DASK_SCHEDULER_ADDRESS")
-    if address:
-        check_scheduler(address)
-    cluster = client = None
-    try:  # what fails here is Dask's configuration (DASK_* variables, its YAML files), whatever the type
-        cluster = None if address else LocalCluster(n_workers=n_jobs, threads_per_worker=1, processes=True,
-                                                    dashboard_address=None, silence_logs=logging.CRITICAL)
-        client = Client(address or cluster, timeout=DASK_TIMEOUT)
-    except Exception as err:
-        if cluster is not None:
-            cluster.close()
-        set_here = ", ".join(sorted(k for k in os.environ if k.startswith("DASK_"))) or "none"
-        raise UserError(f"Dask: could not start ({type(err).__name__}: {str(err).strip()[:100]}); allowed: a valid "
-                        f"Dask configuration (DASK_* variables set here: {set_here})") from None
-    futures = [client.submit(_run_and_store, *a, pure=False) for a in args]
-    try:
-        yield from (f.result() for f in as_completed(futures))
-    finally:  # on an interrupt, drop what is queued; finished trainings are cached
-        client.cancel(futures)
-        client.close()
-        if cluster is not None:
-            cluster.close()

@@ -6,14 +6,15 @@ cache must not stand in for the files DVC tracks as the `prepare` stage's depend
 Every file is checked before its bytes are used (regular file, magic number, image
 size, length, label range, image and label counts agree), and a damaged one is
 named in one line.
+
+The download (`data.download: true`) is torchvision's own `datasets.MNIST`: its mirrors,
+its MD5 checks, its unpacking. Its files are then checked here like any others, so a
+download cut short is named as truncated, not read.
 """
 
-import gzip
-import hashlib
 import math
 import os
 import stat
-import urllib.request
 from pathlib import Path
 
 import numpy as np
@@ -28,14 +29,6 @@ NAMES = tuple(name for pair in FILES.values() for name in pair)
 IMAGE_MAGIC, LABEL_MAGIC = 0x00000803, 0x00000801  # unsigned bytes, 3 and 1 dimensions
 SIDE = 28
 BYTES_PER_VALUE = 6  # in memory per byte read: the byte, its float32 copy, a quarter of one pooled
-# The gzipped files and their MD5s, as torchvision downloads them.
-MIRRORS = ("https://ossci-datasets.s3.amazonaws.com/mnist/", "http://yann.lecun.com/exdb/mnist/")
-MD5 = {
-    "train-images-idx3-ubyte": "f68b3c2dcbeaaa9fbdd348bbdeb94873",
-    "train-labels-idx1-ubyte": "d53e105ee54ea40749a09fcbcd1e9432",
-    "t10k-images-idx3-ubyte": "9fb629c4189551a2d022fa330f9573f3",
-    "t10k-labels-idx1-ubyte": "ec29112dd5afa0611ce80d1b7f02629c",
-}
 
 
 def raw_dir(root: str | Path) -> Path:
@@ -100,26 +93,20 @@ def missing(root: str | Path) -> list[str]:
     return [name for name in NAMES if not os.path.lexists(raw / name)]
 
 
-def download(root: str | Path, names: list[str]) -> None:
-    """Fetch and unpack the missing files (checked against their MD5) into the raw directory."""
+def download(root: str | Path) -> None:
+    """Fetch the four files through torchvision into the raw directory (it fetches all four
+    whenever one is missing), keeping only the uncompressed ones."""
+    from torchvision.datasets import MNIST  # lazily: only a download needs it
+
     raw = raw_dir(root)
-    raw.mkdir(parents=True, exist_ok=True)
-    for name in names:
-        reasons = []
-        for mirror in MIRRORS:
-            try:
-                with urllib.request.urlopen(f"{mirror}{name}.gz", timeout=30) as answer:
-                    blob = answer.read()
-            except (OSError, ValueError) as err:  # URLError, timeouts, refused connections
-                reasons.append(f"{mirror}: {str(getattr(err, 'reason', err)).splitlines()[0][:80]}")
-                continue
-            if hashlib.md5(blob).hexdigest() != MD5[name]:
-                reasons.append(f"{mirror}: {name}.gz has the wrong MD5")
-                continue
-            tmp = raw / f".{name}.tmp"
-            tmp.write_bytes(gzip.decompress(blob))
-            os.replace(tmp, raw / name)
-            break
-        else:
-            raise UserError(f"data.download: could not download {name}.gz ({'; '.join(reasons)}); allowed: "
-                            f"put {', '.join(NAMES)} (uncompressed IDX) in {raw}/ by hand, or data.source: mnist5k")
+    try:
+        MNIST(str(root), train=True, download=True)
+    except RuntimeError as err:  # "Error downloading NAME.gz:" then "Tried MIRROR, got:" / the error, per mirror
+        first, *rest = str(err).splitlines() or [""]
+        name = first.removeprefix("Error downloading ").rstrip(":") or "MNIST"
+        tried = "; ".join(f"{mirror.removeprefix('Tried ').removesuffix(', got:')}: {why[:80]}"
+                          for mirror, why in zip(rest[::2], rest[1::2]))
+        raise UserError(f"data.download: could not download {name} ({tried or str(err)[:120]}); allowed: "
+                        f"put {', '.join(NAMES)} (uncompressed IDX) in {raw}/ by hand, or data.source: mnist5k") from None
+    for archive in raw.glob("*.gz"):  # the prepare stage depends on this directory: only what it reads
+        archive.unlink()

@@ -74,11 +74,11 @@ def fig_boxplot(runs: Mapping[str, dict], family: str, study: pd.DataFrame | Non
 
 
 def read_curve(text: str) -> pd.DataFrame:
-    """plots/curve.csv → frame with epoch, train_acc, val_acc."""
+    """The curve as CSV text (`digitcmp.live.curve_csv`) → frame with epoch, train_acc, val_acc."""
     frame = pd.read_csv(io.StringIO(text))
     missing = {"epoch", "train_acc", "val_acc"} - set(frame.columns)
     if missing:
-        raise UserError(f"plots/curve.csv: missing columns {', '.join(sorted(missing))}")
+        raise UserError(f"the curve (dvclive/): missing columns {', '.join(sorted(missing))}")
     return frame
 
 

@@ -81,8 +81,10 @@ def paired_change_text(table: Mapping[str, dict], before: str = "before", after:
              f"{'p':>7s}  winner"]
     for arch, r in table.items():
         means = f"{'':7s} {'':7s}" if arch == "all" else f"{r['before']:7.4f} {r['after']:7.4f}"
-        lines.append(f"{arch:22s} {means} {r['diff']:+12.4f} [{r['ci_low']:+.4f}, {r['ci_high']:+.4f}] "
-                     f"{r['p']:7.3f}  {'same' if r['same_winner'] else 'changed'}")
+        # no spread in the differences (every pair moved alike): no interval, no test
+        ci = "—".center(19) if math.isnan(r["p"]) else f"[{r['ci_low']:+.4f}, {r['ci_high']:+.4f}]"
+        p = "—".rjust(7) if math.isnan(r["p"]) else f"{r['p']:7.3f}"
+        lines.append(f"{arch:22s} {means} {r['diff']:+12.4f} {ci} {p}  {'same' if r['same_winner'] else 'changed'}")
     return "\n".join(lines)
 
 

@@ -155,10 +155,10 @@ def _arch_entry(row: pd.Series) -> dict[str, Any]:
 
 
 def summary(table: pd.DataFrame, extras: pd.DataFrame | None = None) -> dict[str, Any]:
-    """The metrics DVC shows (metrics/summary.json), what users compare across experiments:
-    `<arch>.mean` and `<arch>.std` of test accuracy, and `best`, the study's best of its
-    sixteen (Table 2's bold row). Nothing else, so that `dvc metrics diff` is one line per
-    changed number and `dvc exp show` stays as narrow as it can."""
+    """The metrics DVC shows, what users compare across experiments: `<arch>` → its `mean`
+    and `std` of test accuracy, and `best`, the study's best of its sixteen (Table 2's bold
+    row). Nothing else, so that `dvc metrics diff` is one line per changed number and
+    `dvc exp show` stays as narrow as it can (`digitcmp_report.build` writes one file each)."""
     everything = table if extras is None else pd.concat([table, extras])
     out: dict[str, Any] = {arch: {"mean": _num(row["mean"]), "std": _num(row["std"])}
                            for arch, row in everything.iterrows()}

@@ -1,11 +1,12 @@
 """Experiments side by side in a terminal: one column per experiment, one row per param
 that differs between them and per architecture's mean test accuracy.
 
-`dvc exp show` puts every param and metric in a column of its own: with nineteen
-architectures that is far wider than a terminal. This turns its table on its side, so
-that its width grows with the number of experiments, not of architectures, and splits
-the experiments into blocks that each fit the width. `*` marks each column's best
-architecture (the declared metric `best`).
+`dvc exp show` puts every param and metric in a column of its own: with {n_archs}
+architectures (a mean and a std each) that is far wider than a terminal. This turns its
+table on its side, so that its width grows with the number of experiments, not of
+architectures, and splits the experiments into blocks that each fit the width. `*`
+marks each column's best architecture (the declared metric `best`). Nothing is cut: a
+value or name wider than its cell wraps onto the next line (lists after a comma).
 
     .venv/bin/python -m scripts.exp_table [--width 120] [--only-changed] [DVC EXP SHOW ARGS ...]
 
@@ -22,10 +23,14 @@ import sys
 from pathlib import Path
 
 from digitcmp.errors import UserError
+from digitcmp.training.registry import NAMES
 from digitcmp.stage import run_stage
+from digitcmp_report.build import ACCURACY_DIR
+
+__doc__ = __doc__.replace("{n_archs}", str(len(NAMES)))
 
 LABEL = 24  # architecture names are up to 23 characters
-CELL = 13   # an experiment's name, cut to 12
+CELL = 13   # a space, then up to 12 characters a line
 
 
 def flatten(tree: dict, prefix: str = "") -> dict:
@@ -44,7 +49,10 @@ def columns(exps: list) -> list[tuple[str, dict, dict]]:
     def one(name: str, entry: dict) -> tuple[str, dict, dict]:
         data = entry.get("data") or {}
         params = {k: v for f in (data.get("params") or {}).values() for k, v in flatten(f.get("data")).items()}
-        metrics = {k: v for f in (data.get("metrics") or {}).values() for k, v in flatten(f.get("data")).items()}
+        metrics = {}
+        for path, f in (data.get("metrics") or {}).items():  # metrics/accuracy/<arch>.json → <arch>.mean
+            arch = path.removeprefix(f"{ACCURACY_DIR}/").removesuffix(".json") if path.startswith(ACCURACY_DIR) else ""
+            metrics.update(flatten(f.get("data"), f"{arch}." if arch else ""))
         return name, params, metrics
 
     cols = []
@@ -58,14 +66,33 @@ def columns(exps: list) -> list[tuple[str, dict, dict]]:
     return cols
 
 
-def fmt(value) -> str:
+def fmt(value, mean: bool = False) -> str:
+    """A cell's text: a mean to 4 decimals, any other number as Python's shortest form that
+    keeps its magnitude (1e-05, not 0.0000), a list in full."""
     if value is None:
         return ""
     if isinstance(value, float):
-        return f"{value:.4f}" if abs(value) < 10 else f"{value:g}"
+        return f"{value:.4f}" if mean else f"{value:g}"
     if isinstance(value, list):
-        return ",".join(fmt(v) for v in value)
+        return "[" + ",".join(fmt(v) for v in value) + "]"
     return str(value)
+
+
+def wrap(text: str, width: int) -> list[str]:
+    """`text` in lines of at most `width` characters, broken after commas where it can."""
+    lines, line = [], ""
+    for token in text.replace(",", ",\0").split("\0"):
+        while len(token) > width:  # a piece with no comma to break at
+            if line:
+                lines.append(line)
+                line = ""
+            lines.append(token[:width])
+            token = token[width:]
+        if len(line) + len(token) > width:
+            lines.append(line)
+            line = ""
+        line += token
+    return [*lines, line] if line or not lines else lines
 
 
 def rows(cols: list, only_changed: bool) -> list[tuple[str, list[str]]]:
@@ -82,7 +109,7 @@ def rows(cols: list, only_changed: bool) -> list[tuple[str, list[str]]]:
     archs = [k.removesuffix(".mean") for k in dict.fromkeys(k for _, _, metrics in cols for k in metrics)
              if k.endswith(".mean") and not k.startswith("best.")]
     for arch in archs:
-        values = [fmt(metrics.get(f"{arch}.mean")) for _, _, metrics in cols]
+        values = [fmt(metrics.get(f"{arch}.mean"), mean=True) for _, _, metrics in cols]
         if not only_changed or differs(values) or arch in best:
             out.append((arch, [v + ("*" if b == arch else " ") for v, b in zip(values, best)]))
     return out
@@ -93,11 +120,15 @@ def render(cols: list, table: list, width: int) -> str:
     blocks = []
     for start in range(0, len(cols), per_block):
         idx = range(start, min(start + per_block, len(cols)))
-        lines = ["".ljust(LABEL) + "".join(cols[i][0][:CELL - 1].rjust(CELL) for i in idx)]
-        for label, values in table:
-            cells = "".join(values[i][:CELL - 1].rjust(CELL) for i in idx)
-            lines.append(label[:LABEL - 1].ljust(LABEL) + cells)
-        blocks.append("\n".join(line.rstrip() for line in lines))
+        lines = []
+        for label, values in [("", [c[0] for c in cols]), *table]:
+            label_lines = wrap(label, LABEL - 1)
+            cells = [wrap(values[i], CELL - 1) for i in idx]
+            for k in range(max(len(label_lines), *map(len, cells))):
+                line = (label_lines[k] if k < len(label_lines) else "").ljust(LABEL)
+                line += "".join((c[k] if k < len(c) else "").rjust(CELL) for c in cells)
+                lines.append(line.rstrip())
+        blocks.append("\n".join(lines))
     return "\n\n".join(blocks)
 
 

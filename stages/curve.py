@@ -1,5 +1,7 @@
 """Stage `curve`: the best architecture (highest mean test accuracy) trained for
-0..train.curve_epochs epochs on the grid search's split → plots/curve.csv (Figure 2).
+0..train.curve_epochs epochs on the grid search's split → its train and validation
+accuracy per epoch through DVCLive (dvclive/, `digitcmp.live`: Figure 2) and what was
+trained (metrics/curve.json).
 
 Its params are dvc.yaml's `curve` stage's (the one list). Reads metrics/runs/*.json and
 the winner's metrics/search JSON.
@@ -9,7 +11,8 @@ import math
 
 from digitcmp import bounds, params as P
 from digitcmp.errors import UserError
-from digitcmp.files import check_writable, csv_text, dumps_json, read_output, write_all
+from digitcmp.files import check_writable, dumps_json, read_output, write_all
+from digitcmp.live import NAMES, live_files, tsv_path
 from digitcmp.training.models import ARCHITECTURES
 from digitcmp.search import best_architecture, curve
 from digitcmp.stage import results_path, run_stage, stage_of
@@ -28,14 +31,12 @@ def main(argv: list[str]) -> None:
     best = read_output(path, {"best": dict}, remedy)["best"]
     if not (isinstance(best.get("lr"), (int, float)) and isinstance(best.get("hidden"), int)):
         raise UserError(f"{path}: best is {str(best)[:60]}, not a grid point; run `{remedy}`")
-    outs = "plots/curve.csv", "metrics/curve.json"
-    check_writable(outs)
+    check_writable(["metrics/curve.json", *map(tsv_path, NAMES)])
     history = curve(arch, best, params)
-    columns = ["epoch", "train_acc", "val_acc"]
-    write_all({outs[0]: csv_text(columns, [[row[c] for c in columns] for row in history]).encode(),
-               outs[1]: dumps_json({"arch": arch, "lr": best["lr"], "hidden": best["hidden"],
-                                    "lambda": best.get("lambda"),
-                                    "epochs": params["train"]["curve_epochs"]}).encode()})
+    write_all({**live_files(history),
+               "metrics/curve.json": dumps_json({"arch": arch, "lr": best["lr"], "hidden": best["hidden"],
+                                                 "lambda": best.get("lambda"),
+                                                 "epochs": params["train"]["curve_epochs"]}).encode()})
 
 
 if __name__ == "__main__":

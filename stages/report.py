@@ -1,12 +1,12 @@
 """Stage `report`: Table 2 beside the study's, t-tests, figures → results.md and its data
-(metrics/results.json), the declared metrics (metrics/summary.json: means, stds, best),
-plots/*.csv and plots/*.png (see `digitcmp_report.build`).
+(metrics/results.json), the declared metrics (metrics/accuracy/<arch>.json: mean and std;
+metrics/best.json), plots/*.csv and plots/*.png (see `digitcmp_report.build`).
 
 Its params are dvc.yaml's `report` stage's (the one list): which extras get rows below
 Table 2, and what the example pairs and the protocol's description need; the grid's
 values are read from metrics/search, so that only the searches depend on them.
 Reads every architecture's search and runs JSON (`digitcmp.stage.results_path`),
-metrics/curve.json, plots/curve.csv, data/prepared (the example pairs: the first 16
+metrics/curve.json, the curve stage's DVCLive files (dvclive/), data/prepared (the example pairs: the first 16
 of the grid search's draw; and how much the retrainings' test sets overlap) and, when it
 is there, experiments/study_conditions.json (the sixteen under the study's conditions,
 `python -m scripts.conditions`) and experiments/train_time.json (seconds per training,
@@ -17,12 +17,12 @@ from pathlib import Path
 
 from digitcmp import params as P
 from digitcmp.data import load_prepared, mean_test_overlap
-from digitcmp.errors import UserError
 from digitcmp.files import read_json, read_output, write_all
+from digitcmp.live import LIVE_DIR, curve_csv
 from digitcmp.training.models import ARCHITECTURES
 from digitcmp.training.pairs import Prepared, make_pairs
 from digitcmp.stage import results_path, run_stage, stage_of
-from digitcmp_report.build import build_report
+from digitcmp_report.build import ACCURACY_DIR, build_report
 from digitcmp_report.cost import TIME_COMMAND, TIME_FILE, TIME_KEYS
 from digitcmp_report.gap import CONDITIONS_FILE
 from digitcmp_report.markdown import Protocol
@@ -56,8 +56,7 @@ def main(argv: list[str]) -> None:
     data, train = params["data"], params["train"]
     extras = list(params["extras"])
     runs, searches = (read_results(kind, list(ARCHITECTURES) + extras) for kind in ("runs", "search"))
-    if not Path("plots/curve.csv").is_file():
-        raise UserError("plots/curve.csv is missing; run `dvc repro curve` first")
+    curve_text = curve_csv(LIVE_DIR)
     prepared = load_prepared("data/prepared", {k: data[k] for k in ("source", "seed", "n_pairs")})
     protocol = Protocol(data["source"], data["n_pairs"], data["seed"], train["epochs"], train["batch_size"],
                         train["val_fraction"], train["repeats"], *grid_axes({a: searches[a] for a in ARCHITECTURES}),
@@ -66,10 +65,12 @@ def main(argv: list[str]) -> None:
     conditions = read_json(CONDITIONS_FILE) if Path(CONDITIONS_FILE).is_file() else None
     timing = read_output(TIME_FILE, TIME_KEYS, TIME_COMMAND) if Path(TIME_FILE).is_file() else None
     curve = read_output("metrics/curve.json", {"arch": str}, "dvc repro curve")
-    outputs = build_report(runs, searches, protocol, Path("plots/curve.csv").read_text(), curve,
+    outputs = build_report(runs, searches, protocol, curve_text, curve,
                            example_pairs(prepared), extras=extras, conditions=conditions, params=params,
                            timing=timing)
     write_all(outputs)
+    for stale in set(Path(ACCURACY_DIR).glob("*.json")) - {Path(p) for p in outputs}:
+        stale.unlink()  # an architecture no longer in params.yaml (DVC removes them itself)
 
 
 if __name__ == "__main__":

@@ -23,8 +23,8 @@ from tests.dvcproject import clone, env, ran_stages, run, write_params
 ARCH = "shallow_sharing_aux"
 STUDY = ("python", "-m", "stages.study", ARCH)
 OUTS = (f"metrics/search/{ARCH}.json", f"metrics/runs/{ARCH}.json")
-CURVE_OUTS = ("metrics/curve.json", "plots/curve.csv")
-REPORT_OUTS = ("results.md", "metrics/summary.json")
+CURVE_OUTS = ("metrics/curve.json", "dvclive/metrics.json", "dvclive/plots/metrics/val_acc.tsv")
+REPORT_OUTS = ("results.md", "metrics/best.json")
 
 
 @pytest.fixture(scope="module")
@@ -191,6 +191,11 @@ ROWS = [
      rf"error: metrics/runs/{ARCH}.json: std is None, not a number; run `dvc repro study@{ARCH}`", 2, ()),
     ("report-curve-json-missing", replace("metrics/curve.json", None), ("python", "-m", "stages.report"),
      r"error: metrics/curve.json: missing; run `dvc repro curve`", 2, ()),
+    ("report-live-curve-missing", replace("dvclive/plots/metrics/val_acc.tsv", None), ("python", "-m", "stages.report"),
+     r"error: dvclive/plots/metrics/val_acc.tsv: missing; run `dvc repro curve`", 2, ()),
+    ("report-live-curve-garbage", replace("dvclive/plots/metrics/train_acc.tsv", "epoch,acc\n0,0.5\n"),
+     ("python", "-m", "stages.report"),
+     r"error: dvclive/plots/metrics/train_acc.tsv: not DVCLive's step<TAB>train_acc table; run `dvc repro curve`", 2, ()),
     ("dask-address-malformed", both(dask_backend, empty_cache, setenv(DASK_SCHEDULER_ADDRESS="tcp://127.0.0.1:notaport")),
      STUDY, r"error: DASK_SCHEDULER_ADDRESS: 'tcp://127.0.0.1:notaport' is malformed \(.+\); allowed: tcp://HOST:PORT of a Dask scheduler", 2, ()),
     # Special files in the cache: refused unread (a FIFO would block, /dev/zero fill memory), then replaced.
@@ -221,7 +226,7 @@ PROGRESS = re.compile(r"(search|retrain) \S+: \d+ (of \d+ trainings to run|cache
 
 def snapshot(repo: Path) -> dict[str, bytes]:
     return {p.relative_to(repo).as_posix(): p.read_bytes() for p in sorted((repo / "metrics").rglob("*"))
-            if p.is_file()} | {name: (repo / name).read_bytes() for name in ("results.md", "plots/curve.csv")}
+            if p.is_file()} | {name: (repo / name).read_bytes() for name in ("results.md", *CURVE_OUTS[1:])}
 
 
 @pytest.mark.parametrize("fault, command, line, status, may_change", [row[1:] for row in ROWS],
@@ -266,7 +271,7 @@ def silent_server():
     ("SILENT", r"'SILENT' accepted the connection but did not answer within 2 s; allowed: .*"),
 ], ids=["refused", "bad-port", "malformed", "unknown-host", "accepts-and-never-answers"])
 def test_dask_scheduler_faults_are_one_line_in_bounded_time(silent_server, address, line):
-    from digitcmp.engine import check_scheduler
+    from digitcmp.cluster import check_scheduler
     from digitcmp.errors import UserError
 
     address = silent_server if address == "SILENT" else address
@@ -278,7 +283,7 @@ def test_dask_scheduler_faults_are_one_line_in_bounded_time(silent_server, addre
 def test_a_real_scheduler_passes_the_check():
     from dask.distributed import LocalCluster
 
-    from digitcmp.engine import check_scheduler
+    from digitcmp.cluster import check_scheduler
 
     with LocalCluster(n_workers=0, processes=False, dashboard_address=None) as cluster:
         check_scheduler(cluster.scheduler_address, timeout=5)

@@ -59,7 +59,7 @@ def test_a_new_architecture_runs_through_the_pipeline(repo):
     results = (repo / "results.md").read_text()
     extras_table = results.split("Beyond the study (not in its Table 2):", 1)[1].split("\n\n")[1]
     assert "| tiny_pairs |" in extras_table
-    assert json.loads((repo / "metrics/summary.json").read_text())["tiny_pairs"]["mean"] == runs["mean"]
+    assert json.loads((repo / "metrics/accuracy/tiny_pairs.json").read_text())["mean"] == runs["mean"]
 
 
 # A second one, with digit heads: λ applies, so its grid has a lambda axis and its runs a

@@ -145,9 +145,9 @@ def test_temp_experiment_leaves_the_workspace_untouched(repo):
 
 
 def test_dask_backend_without_dask_installed_is_one_clear_line(monkeypatch):
-    from digitcmp import engine
+    from digitcmp import cluster
     from digitcmp.errors import UserError
 
     monkeypatch.setitem(sys.modules, "dask.distributed", None)  # as if `digitcmp[cluster]` were not installed
     with pytest.raises(UserError, match=r"train.backend: dask needs dask.distributed; allowed: fork or spawn"):
-        next(engine._execute([(0,)], 2, "dask"))
+        next(cluster.execute([], 2, None))

@@ -17,6 +17,7 @@ from scipy import stats
 
 from digitcmp.errors import UserError
 from digitcmp_report.layers import describe_layers
+from digitcmp.live import NAMES as LIVE_NAMES, live_files, tsv_path
 from digitcmp.training.models import ARCHITECTURES, FAMILIES
 from digitcmp.training.registry import build, uses_lambda
 from digitcmp_report import markdown, stats as st, tables
@@ -148,12 +149,12 @@ def test_holm_matches_the_textbook_example():
 
 def test_declared_metrics_are_means_stds_and_the_best_only(built):
     runs, out = built
-    summary = json.loads(out["metrics/summary.json"])
     best = max(ARCHITECTURES, key=lambda a: runs[a]["mean"])
-    assert summary.pop("best") == best
-    assert list(summary) == list(runs)  # Table 2's order, then the extras
-    for arch, entry in summary.items():
-        assert entry == {"mean": pytest.approx(np.mean(runs[arch]["test_acc"])),
+    assert json.loads(out["metrics/best.json"]) == {"best": best}
+    files = [p for p in out if p.startswith("metrics/accuracy/")]
+    assert files == [f"metrics/accuracy/{arch}.json" for arch in runs]  # Table 2's order, then the extras
+    for arch in runs:
+        assert json.loads(out[f"metrics/accuracy/{arch}.json"]) == {"mean": pytest.approx(np.mean(runs[arch]["test_acc"])),
                          "std": pytest.approx(np.std(runs[arch]["test_acc"], ddof=1))}
 
 
@@ -188,7 +189,7 @@ def test_results_data_has_the_hyperparameters_and_tests(built):
 
 def test_every_output_is_written_and_pngs_are_byte_identical_on_rerun(built):
     runs, out = built
-    assert tuple(out) == OUTPUTS
+    assert tuple(p for p in out if not p.startswith("metrics/accuracy/")) == OUTPUTS
     for path, blob in out.items():
         if path.endswith(".png"):
             assert blob.startswith(b"\x89PNG\r\n\x1a\n")
@@ -222,8 +223,7 @@ def test_extras_get_their_own_rows_below_table2():
     hyper = table_rows(md, "## Chosen hyperparameters")
     assert hyper[-1][:6] == ["deepmlp_sharing_aux", "0.001", "100", "0.5", "fp32", "activation=tanh, dropout=0.25"]
     assert hyper[0][5] == "—"
-    summary = json.loads(out["metrics/summary.json"])
-    assert summary["deepmlp_sharing_aux"]["mean"] == pytest.approx(np.mean(runs["deepmlp_sharing_aux"]["test_acc"]))
+    assert json.loads(out["metrics/accuracy/deepmlp_sharing_aux.json"])["mean"] == pytest.approx(np.mean(runs["deepmlp_sharing_aux"]["test_acc"]))
     assert "deepmlp_sharing_aux" in out["plots/runs.csv"].decode()
 
 
@@ -296,9 +296,10 @@ def plot_files(plots: list) -> set[str]:
 
 def test_every_declared_plot_is_a_report_or_curve_output():
     files = plot_files(declared_plots())
-    assert files <= set(OUTPUTS) | {"plots/curve.csv"}
+    curve = {str(tsv_path(name)) for name in LIVE_NAMES}  # the curve stage's, through DVCLive
+    assert files <= set(OUTPUTS) | curve
     assert {"plots/accuracy.png", "plots/boxplot.png", "plots/curve.png", "plots/pairs.png",
-            "plots/accuracy.csv", "plots/runs.csv", "plots/curve.csv"} <= files
+            "plots/accuracy.csv", "plots/runs.csv", *curve} <= files
 
 
 def check_offline_page(page_dir: Path, plots: list, revisions: int = 1) -> None:
@@ -328,7 +329,9 @@ def test_dvc_plots_show_page_loads_no_script_from_the_network(tmp_path, built):
     shutil.copytree(ROOT / ".dvc" / "plots", tmp_path / ".dvc" / "plots")
     plots = declared_plots()
     (tmp_path / "dvc.yaml").write_text(yaml.safe_dump({"plots": plots}, allow_unicode=True))
-    for path, blob in {**out, "plots/curve.csv": CURVE_CSV.encode()}.items():
+    history = [{"epoch": int(e), "train_acc": float(t), "val_acc": float(v)}
+               for e, t, v in (line.split(",") for line in CURVE_CSV.splitlines()[1:])]
+    for path, blob in {**out, **live_files(history)}.items():
         (tmp_path / path).parent.mkdir(parents=True, exist_ok=True)
         (tmp_path / path).write_bytes(blob)
     done = subprocess.run([DVC, "plots", "show", "-o", "page"], cwd=tmp_path, env=env,
