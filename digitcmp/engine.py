@@ -33,7 +33,7 @@ from pathlib import Path
 import torch
 from tqdm import tqdm
 
-from digitcmp import cache
+from digitcmp import cache, host
 from digitcmp.data import Prepared, load_prepared
 from digitcmp.errors import UserError
 from digitcmp.train import TrainSpec, train
@@ -46,15 +46,15 @@ class Task:
     """One training: a spec and the data it sees."""
 
     spec: TrainSpec
-    draw: int  # 0: the grid search's draw, split fit/validation; k ≥ 1: retraining k, train/test
-    val_fraction: float | None = None  # draw 0 only
+    draw: int  # 0: the grid search's draw; k ≥ 1: retraining k's
+    val_fraction: float | None = None  # set: the draw's train pairs split fit/validation; None: train/test
     track_epochs: bool = False
 
 
     def set_sizes(self, prepared: Prepared) -> dict[str, int]:
         """The number of pairs of each set this training is scored on."""
-        if self.draw == 0:
-            fit, val = prepared.search_sets(self.val_fraction)
+        if self.val_fraction is not None:
+            fit, val = prepared.search_sets(self.val_fraction, self.draw)
             return {"train": len(fit[0]), "val": len(val[0])}
         return {"train": prepared.n_pairs, "test": prepared.n_pairs}
 
@@ -79,8 +79,8 @@ def run_task(task: Task, data_dir: str, fingerprint: str, device: str) -> dict:
     """Train one task and return its TrainResult as a dict (runs in a worker)."""
     torch.set_num_threads(1)
     prepared = _prepared(data_dir, fingerprint)
-    if task.draw == 0:
-        fit, val = prepared.search_sets(task.val_fraction)
+    if task.val_fraction is not None:
+        fit, val = prepared.search_sets(task.val_fraction, task.draw)
         result, _ = train(task.spec, fit, {"val": val}, task.track_epochs, device)
     else:
         fit, test = prepared.retrain_sets(task.draw)
@@ -89,11 +89,15 @@ def run_task(task: Task, data_dir: str, fingerprint: str, device: str) -> dict:
 
 
 def _run_and_store(index: int, task: Task, data_dir: str, fingerprint: str, device: str,
-                   path: Path | None, key: str) -> tuple[int, dict]:
+                   store: Path | None) -> tuple[int, dict, str]:
+    """Train and cache one task under the key of the host kind that ran it: a worker of
+    another kind (a mixed Dask cluster) stores its bits under its own kind's key."""
     record = run_task(task, data_dir, fingerprint, device)
-    if path is not None:
-        cache.write(path, key, record)
-    return index, record
+    kind = host.kind_id()
+    if store is not None:
+        key = cache.task_key(asdict(task), fingerprint, device, kind)
+        cache.write(store / f"{key}.json", key, kind, record)
+    return index, record, kind
 
 
 class Progress:
@@ -131,43 +135,51 @@ def _duration(seconds: float) -> str:
 def run_trainings(tasks: Sequence[Task], data_dir: str | Path, device: str = "cpu",
                   workers: int | str = "auto", backend: str = "fork", desc: str = "training") -> list[dict]:
     """Results of `tasks`, in their order, computed in parallel or read from the cache
-    (and `DIGITCMP_VERIFY` of the cached ones retrained and compared)."""
+    (and `DIGITCMP_VERIFY` of the cached ones retrained and compared), each with the
+    host kind that computed it under "host"."""
     data_dir = str(data_dir)
     verify = cache.verify_count()
     prepared = _loaded[data_dir] = load_prepared(data_dir)  # checks the data before any work
     fingerprint = prepared.fingerprint
     store = cache.cache_dir()
-    keys = [cache.task_key(asdict(t), fingerprint, device) for t in tasks]
+    here = host.kind_id()
+    keys = [cache.task_key(asdict(t), fingerprint, device, here) for t in tasks]
     paths = [store / f"{k}.json" if store else None for k in keys]
     results: list[dict | None] = [
-        cache.read(p, k, t.set_sizes(prepared), t.spec.epochs, t.track_epochs) if p else None
+        cache.read(p, k, t.set_sizes(prepared), t.spec.epochs, t.track_epochs, here) if p else None
         for t, k, p in zip(tasks, keys, paths)]
+    hosts = [here] * len(tasks)
     todo = [i for i, r in enumerate(results) if r is None]
     # Widest models first, so the last trainings to start are the short ones.
     todo.sort(key=lambda i: (-tasks[i].spec.hidden, i))
     cached = [i for i, r in enumerate(results) if r is not None]
     checks = sorted(random.sample(cached, min(verify, len(cached))))
-    jobs = [(i, tasks[i], data_dir, fingerprint, device, paths[i], keys[i]) for i in todo]
-    jobs += [(len(tasks) + i, tasks[i], data_dir, fingerprint, device, None, keys[i]) for i in checks]
+    jobs = [(i, tasks[i], data_dir, fingerprint, device, store) for i in todo]
+    jobs += [(len(tasks) + i, tasks[i], data_dir, fingerprint, device, None) for i in checks]
     n_jobs = max(1, min(resolve_workers(workers), len(jobs)))
     progress = Progress(desc, len(tasks), len(jobs), n_jobs, len(checks))
+    compared = 0
     try:
-        for i, record in _execute(jobs, n_jobs, backend) if jobs else ():
+        for i, record, kind in _execute(jobs, n_jobs, backend) if jobs else ():
             if i < len(tasks):
-                results[i] = record
-            else:
+                results[i], hosts[i] = record, kind
+            elif kind == here:
                 cache.compare(paths[i - len(tasks)], results[i - len(tasks)], record)
+                compared += 1
+            else:
+                cache.warn(f"{paths[i - len(tasks)]}: verified on host kind {kind}, computed on {here}; "
+                           f"bits may differ between kinds, so not compared")
             progress.update()
     finally:
         progress.close()
-    if checks:
-        print(f"{desc}: {len(checks)} cached trainings retrained, bit-for-bit identical to their entries",
+    if compared:
+        print(f"{desc}: {compared} cached trainings retrained, bit-for-bit identical to their entries",
               file=sys.stderr, flush=True)
-    return results  # type: ignore[return-value]
+    return [{**r, "host": h} for r, h in zip(results, hosts)]  # type: ignore[dict-item]
 
 
-def _execute(args: list[tuple], n_jobs: int, backend: str) -> Iterator[tuple[int, dict]]:
-    """(index, record) of each training as it finishes: in this process, a pool or on Dask."""
+def _execute(args: list[tuple], n_jobs: int, backend: str) -> Iterator[tuple[int, dict, str]]:
+    """(index, record, host kind) of each training as it finishes: in this process, a pool or on Dask."""
     if backend == "dask":
         yield from _execute_dask(args, n_jobs)
         return
@@ -222,7 +234,7 @@ def check_scheduler(address: str, timeout: float = DASK_TIMEOUT) -> None:
                         f"allowed: the address of a running Dask scheduler")
 
 
-def _execute_dask(args: list[tuple], n_jobs: int) -> Iterator[tuple[int, dict]]:
+def _execute_dask(args: list[tuple], n_jobs: int) -> Iterator[tuple[int, dict, str]]:
     try:
         from dask.distributed import Client, LocalCluster, as_completed
     except ImportError:
