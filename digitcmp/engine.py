@@ -27,36 +27,19 @@ import sys
 import time
 from collections.abc import Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor, as_completed
-from dataclasses import asdict, dataclass
+from dataclasses import asdict
 from pathlib import Path
 
 import torch
 from tqdm import tqdm
 
 from digitcmp import cache, host
-from digitcmp.data import Prepared, load_prepared
+from digitcmp.data import load_prepared
 from digitcmp.errors import UserError
-from digitcmp.train import TrainSpec, train
+from digitcmp.training.pairs import Prepared
+from digitcmp.training.task import Task, train_task
 
 DASK_TIMEOUT = 10  # seconds a Dask scheduler has to accept a connection and answer
-
-
-@dataclass(frozen=True)
-class Task:
-    """One training: a spec and the data it sees."""
-
-    spec: TrainSpec
-    draw: int  # 0: the grid search's draw; k ≥ 1: retraining k's
-    val_fraction: float | None = None  # set: the draw's train pairs split fit/validation; None: train/test
-    track_epochs: bool = False
-
-
-    def set_sizes(self, prepared: Prepared) -> dict[str, int]:
-        """The number of pairs of each set this training is scored on."""
-        if self.val_fraction is not None:
-            fit, val = prepared.search_sets(self.val_fraction, self.draw)
-            return {"train": len(fit[0]), "val": len(val[0])}
-        return {"train": prepared.n_pairs, "test": prepared.n_pairs}
 
 
 def resolve_workers(workers: int | str) -> int:
@@ -78,14 +61,7 @@ def _prepared(data_dir: str, fingerprint: str) -> Prepared:
 def run_task(task: Task, data_dir: str, fingerprint: str, device: str) -> dict:
     """Train one task and return its TrainResult as a dict (runs in a worker)."""
     torch.set_num_threads(1)
-    prepared = _prepared(data_dir, fingerprint)
-    if task.val_fraction is not None:
-        fit, val = prepared.search_sets(task.val_fraction, task.draw)
-        result, _ = train(task.spec, fit, {"val": val}, task.track_epochs, device)
-    else:
-        fit, test = prepared.retrain_sets(task.draw)
-        result, _ = train(task.spec, fit, {"test": test}, task.track_epochs, device)
-    return asdict(result)
+    return asdict(train_task(task, _prepared(data_dir, fingerprint), device))
 
 
 def _run_and_store(index: int, task: Task, data_dir: str, fingerprint: str, device: str,

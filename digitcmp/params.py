@@ -20,10 +20,10 @@ from typing import Any
 from ruamel.yaml import YAML
 from ruamel.yaml.error import YAMLError
 
-from digitcmp import augment, registry
+from digitcmp.training import augment, registry
 from digitcmp.data import SOURCES, check_n_pairs
 from digitcmp.errors import UserError
-from digitcmp.precision import PRECISIONS
+from digitcmp.training.precision import PRECISIONS
 
 BACKENDS = ("fork", "spawn", "dask")  # how digitcmp.engine starts its workers
 
@@ -147,8 +147,8 @@ def _like(default: Any, value: Any) -> Any:
 def _validate_extras(raw: Any) -> dict[str, dict[str, list]]:
     """`extras:` maps each extra architecture to its grid: the axes lr, hidden, lambda
     (rules as above; lambda only where it applies), any of its options
-    (digitcmp.registry.options) and of the training pairs' augmentation
-    (digitcmp.augment.OPTIONS), each a list or a single value."""
+    (digitcmp.training.registry.options) and of the training pairs' augmentation
+    (digitcmp.training.augment.OPTIONS), each a list or a single value."""
     if raw is None:
         return {}
     if not isinstance(raw, dict):

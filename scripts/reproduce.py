@@ -29,12 +29,13 @@ import sys
 import time
 
 from digitcmp import host, params as P
-from digitcmp.engine import Task, run_trainings
+from digitcmp.engine import run_trainings
 from digitcmp.errors import UserError
 from digitcmp.files import read_json, write_json
-from digitcmp.models import ARCHITECTURES
+from digitcmp.training.models import ARCHITECTURES
 from digitcmp.search import _spec, grid_points
-from digitcmp.seeds import derive_seed
+from digitcmp.training.seeds import derive_seed
+from digitcmp.training.task import Task
 from digitcmp.stage import results_path, run_stage
 from digitcmp_report.stats import ALPHA, tost_paired
 

@@ -20,10 +20,10 @@ from ruamel.yaml import YAML
 
 from digitcmp import params as P
 from digitcmp.cache import code_fingerprint
-from digitcmp.data import split_sizes
+from digitcmp.training.pairs import split_sizes
 from digitcmp.errors import UserError
 from digitcmp.files import read_json, write_json
-from digitcmp.models import ARCHITECTURES
+from digitcmp.training.models import ARCHITECTURES
 from digitcmp.search import search
 from digitcmp.stage import results_path, run_stage
 from digitcmp_report.margins import POINT, margin_pairs

@@ -11,8 +11,8 @@ base channel count (width, width, 2·width, 2·width).
 import torch
 from torch import nn
 
-from digitcmp.extras import ACTIVATIONS, SeededDropout, SharedNet, activation, dropout, flag, positive_int
-from digitcmp.models import Entry
+from digitcmp.training.extras import ACTIVATIONS, SeededDropout, SharedNet, activation, dropout, flag, positive_int
+from digitcmp.training.models import Entry
 
 
 def log_p_leq(digit1: torch.Tensor, digit2: torch.Tensor) -> torch.Tensor:
