@@ -65,3 +65,31 @@ def spread(runs: Mapping[str, dict], archs: Sequence[str]) -> pd.DataFrame:
     """Min, median and max test accuracy of each architecture's retrainings."""
     return pd.DataFrame([{"arch": a, "min": min(runs[a]["test_acc"]), "median": float(np.median(runs[a]["test_acc"])),
                           "max": max(runs[a]["test_acc"])} for a in archs])
+
+
+def dependence_markdown(corrected: pd.DataFrame, spread_frame: pd.DataFrame, overlap: float, repeats: int) -> str:
+    """The corrected tests beside Welch's, and each architecture's min/median/max."""
+    factor = lambda rho: 1 / repeats + rho / (1 - rho)  # noqa: E731
+    lines = ["## Tests that respect the overlapping draws", "",
+             f"Welch's test treats the {repeats} retrainings as independent, but their draws overlap (test sets "
+             f"share {overlap:.0%} of their images on average). Beside it: the corrected resampled t-test "
+             "(Nadeau & Bengio 2003), paired over draws, variance × (1/J + ρ/(1 − ρ)): at N&B's ρ = 0.5 "
+             f"(n_test/n_train = 1, factor {factor(NB_RHO):.3f}) and at ρ = the test overlap {overlap:.2f} "
+             f"(factor {factor(overlap):.2f}), an upper bound on the correlation shared test images can cause, so "
+             "the conservative end (`digitcmp_report.dependence` derives both). Chosen over a bootstrap because "
+             "what the draws share is images, not pairs: a bootstrap over pairs cannot resample it. "
+             "Holm over the 16 for each. P(A > B): the share of (run of A, run of B) pairs where A wins.", "",
+             "| comparison | Δ mean | P(A > B) | Welch, Holm | N&B ρ=0.5, Holm | ρ=overlap, Holm |",
+             "| --- | --- | --- | --- | --- | --- |"]
+    for r in corrected.itertuples():
+        star = lambda sig: " ✱" if sig else ""  # noqa: E731
+        lines.append(f"| {r.a} − {r.b} | {r.diff:+.4f} | {r.p_a_gt_b:.2f} | {r.p_holm:.2g}{star(r.welch_sig)} | "
+                     f"{r.p_nb_holm:.2g}{star(r.nb_sig)} | {r.p_overlap_holm:.2g}{star(r.overlap_sig)} |")
+    n_welch, n_nb, n_ov = (int(corrected[c].sum()) for c in ("welch_sig", "nb_sig", "overlap_sig"))
+    kept = corrected[corrected["welch_sig"] & corrected["nb_sig"]]
+    lines += ["", f"✱ p < {ALPHA}. Significant: {n_welch} under Welch, {n_nb} under the N&B correction, {n_ov} at "
+              f"ρ = overlap. Of Welch's {n_welch}, {len(kept)} survive the N&B correction: "
+              + (", ".join(f"{r.a} − {r.b}" for r in kept.itertuples()) or "none") + ".", "",
+              "| architecture | min | median | max |", "| --- | --- | --- | --- |"]
+    lines += [f"| {r.arch} | {r.min:.3f} | {r.median:.3f} | {r.max:.3f} |" for r in spread_frame.itertuples()]
+    return "\n".join(lines)

@@ -114,7 +114,8 @@ def main(argv: list[str]) -> None:
     start = time.monotonic()
     rows = {arch: check(arch, params, None if args.all else args.k) for arch in ARCHITECTURES}
     wall = time.monotonic() - start
-    commit = subprocess.run(["git", "rev-parse", "HEAD"], capture_output=True, text=True).stdout.strip()
+    commit = subprocess.run(["git", "log", "-1", "--format=%H", "--", "metrics/search", "metrics/runs"],
+                            capture_output=True, text=True).stdout.strip()  # the results' own commit
     out = args.out or f"{OUT_DIR}/{host.kind_id()}.json"
     write_json(out, {"command": " ".join(["python -m scripts.reproduce", *argv]), "host": host.describe(),
                      "host_kind": host.kind_id(), "compared_with": commit, "k": "all" if args.all else args.k,
