@@ -34,8 +34,8 @@ def test_every_scored_set_is_standardised_by_the_training_sets_mean_and_std(pair
     raw = pairs1000.test_input[:n]
     # A scored set on another scale: standardising it by its own statistics would undo the
     # scale and score it like the raw set; by the training set's it stays on another scale.
-    shifted = (raw * 3 + 40, pairs1000.test_target[:n], pairs1000.test_classes[:n])
-    spec = TrainSpec("mlp_sharing_aux", 16, 1e-3, 0.5, 2, 50, seed=3)
+    shifted = (raw * 1.2 + 20, pairs1000.test_target[:n], pairs1000.test_classes[:n])
+    spec = TrainSpec("mlp_sharing_aux", 32, 1e-3, 0.5, 8, 50, seed=3)
     result, model = train(spec, train_set, {"test": shifted, "raw": (raw, *shifted[1:])})
     x = train_set[0]
     mean, std = x.mean(), x.std()  # one scalar each, over every training pixel
