@@ -2,7 +2,9 @@
 
 Key: a hash of everything that decides a training's result: the task (its spec, with
 the resolved precision, the draw and the split), the prepared data's fingerprint, the
-device, the torch version and the source of every module of the checkout's own
+device, the host kind that computes it (digitcmp.host: CPU kind, ISA flags, torch, BLAS,
+oneDNN; bits differ between kinds, so one kind's entry is never served to another), the
+torch version and the source of every module of the checkout's own
 digitcmp.training package, the code that turns a task into its result (see its
 docstring), not a hand-kept list: editing any module in it makes every entry miss, and
 editing one outside it (validation, scheduling, this cache, files, messages) keeps every
@@ -17,7 +19,7 @@ experiments reuse and resume the workspace's trainings; else `.cache/trainings` 
 project root. A directory that cannot be used (a file, not writable) means no cache,
 with one warning line.
 
-Entries: `{"key": <key>, "result": <TrainResult as a dict>}`. Read back, an entry must
+Entries: `{"key": <key>, "host": <host kind id>, "result": <TrainResult as a dict>}`. Read back, an entry must
 carry the key its name says, have the result's schema and types, and hold finite
 accuracies in [0, 1], each a count of correct answers over its set's size; anything
 else is recomputed, with one warning line naming the file. An edit to another such
@@ -25,7 +27,9 @@ count passes these checks: verification catches it.
 
 Verification: `DIGITCMP_VERIFY=k` retrains k randomly chosen cached trainings of each
 training step and compares them bit-for-bit with their entries (training is
-deterministic on one machine); a mismatch names the entry and stops the stage.
+deterministic on one host kind); a mismatch names the entry and stops the stage. A
+retraining that ran on another host kind (a mixed Dask cluster) is not compared: its bits
+may differ by design.
 """
 
 import ast
@@ -90,9 +94,9 @@ def code_fingerprint(arch: str | None = None, package: Path = PACKAGE) -> str:
     return h.hexdigest()
 
 
-def task_key(task: dict, data_fingerprint: str, device: str) -> str:
+def task_key(task: dict, data_fingerprint: str, device: str, host_kind: str) -> str:
     code = code_fingerprint(task["spec"]["arch"])
-    what = dumps_json({"task": task, "data": data_fingerprint, "device": device, "code": code})
+    what = dumps_json({"task": task, "data": data_fingerprint, "device": device, "host": host_kind, "code": code})
     return hashlib.sha256(what.encode()).hexdigest()
 
 
@@ -167,8 +171,10 @@ def check_result(record, sizes: dict[str, int], epochs: int, track_epochs: bool)
     return None
 
 
-def read(path: Path, key: str, sizes: dict[str, int], epochs: int, track_epochs: bool) -> dict | None:
-    """The cached result at `path`, or None when absent or not valid (with a warning)."""
+def read(path: Path, key: str, sizes: dict[str, int], epochs: int, track_epochs: bool,
+         host_kind: str) -> dict | None:
+    """The cached result at `path`, computed on `host_kind`, or None when absent or not valid
+    (with a warning)."""
     try:
         entry = read_json(path)
     except FileNotFoundError:
@@ -176,10 +182,12 @@ def read(path: Path, key: str, sizes: dict[str, int], epochs: int, track_epochs:
     except (OSError, ValueError) as err:  # a FIFO or a link to /dev/zero too: refused unread
         why = unreadable(err, f"not JSON ({str(err)[:60]})")
     else:
-        if not isinstance(entry, dict) or set(entry) != {"key", "result"}:
+        if not isinstance(entry, dict) or set(entry) != {"key", "host", "result"}:
             why = f"not a cache entry: {str(entry)[:60]!r}"
         elif entry["key"] != key:
             why = f"its key {str(entry['key'])[:20]!r} is not its name"
+        elif entry["host"] != host_kind:
+            why = f"computed on host kind {str(entry['host'])[:60]!r}, not this one ({host_kind})"
         else:
             why = check_result(entry["result"], sizes, epochs, track_epochs)
             if why is None:
@@ -188,10 +196,10 @@ def read(path: Path, key: str, sizes: dict[str, int], epochs: int, track_epochs:
     return None
 
 
-def write(path: Path, key: str, result: dict) -> None:
+def write(path: Path, key: str, host_kind: str, result: dict) -> None:
     if path.is_dir():  # a directory in an entry's place: replaced by the good entry
         path.rename(path.with_name(f".{path.name}.{os.getpid()}.damaged"))
-    write_json(path, {"key": key, "result": result})
+    write_json(path, {"key": key, "host": host_kind, "result": result})
 
 
 def verify_count() -> int:

@@ -69,9 +69,10 @@ def check_scheduler(address: str, timeout: float = DASK_TIMEOUT) -> None:
                         f"allowed: the address of a running Dask scheduler")
 
 
-def execute(jobs: list[tuple], n_jobs: int, prepared: Prepared) -> Iterator[tuple[int, dict, str | None]]:
-    """(index, record, why its cache entry was not written or None) of each job `(index, task, data_dir, fingerprint, device, cache path
-    or None, key)` as it finishes on Dask; each record is cached here, on the client."""
+def execute(jobs: list[tuple], n_jobs: int, prepared: Prepared) -> Iterator[tuple[int, dict, str, str | None]]:
+    """(index, record, host kind, why its cache entry was not written or None) of each job
+    `(index, task, data_dir, fingerprint, device, cache directory or None)` as it finishes on
+    Dask; each record is cached here, on the client."""
     try:
         from dask.distributed import Client, LocalCluster, as_completed
     except ImportError:
@@ -102,12 +103,13 @@ def execute(jobs: list[tuple], n_jobs: int, prepared: Prepared) -> Iterator[tupl
                 raise UserError(f"DASK_SCHEDULER_ADDRESS: {address!r}: no worker joined within {WORKER_TIMEOUT} s; "
                                 f"allowed: a scheduler with workers (`dask worker {address} --nthreads 1`)") from None
         data = client.scatter(prepared, broadcast=True, hash=False)  # once per worker, not per training
-        futures = {client.submit(train_record, task, data, device, pure=False): (index, path, key)
-                   for index, task, _, _, device, path, key in jobs}
+        futures = {client.submit(train_record, task, data, device, pure=False): (index, task, fingerprint, device,
+                                                                                 directory)
+                   for index, task, _, fingerprint, device, directory in jobs}
         for future in as_completed(futures):
-            index, path, key = futures[future]
-            record = future.result()
-            yield index, record, store(path, key, record)
+            index, task, fingerprint, device, directory = futures[future]
+            record, kind = future.result()  # the worker's host kind: its bits are cached under its own key
+            yield index, record, kind, store(directory, task, fingerprint, device, kind, record)
     finally:  # on an interrupt, drop what is queued; finished trainings are cached
         client.cancel(list(futures))
         client.close()

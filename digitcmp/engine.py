@@ -28,7 +28,7 @@ from pathlib import Path
 import torch
 from tqdm import tqdm
 
-from digitcmp import cache
+from digitcmp import cache, host
 from digitcmp.data import load_prepared
 from digitcmp.training.pairs import Prepared
 from digitcmp.training.task import Task, train_task
@@ -52,31 +52,36 @@ def _prepared(data_dir: str, fingerprint: str) -> Prepared:
 
 def run_task(task: Task, data_dir: str, fingerprint: str, device: str) -> dict:
     """Train one task on the data at `data_dir`; its TrainResult as a dict (runs in a worker)."""
-    return train_record(task, _prepared(data_dir, fingerprint), device)
+    return train_record(task, _prepared(data_dir, fingerprint), device)[0]
 
 
-def train_record(task: Task, prepared: Prepared, device: str) -> dict:
-    """Train one task on `prepared`, on one thread; its TrainResult as a dict."""
+def train_record(task: Task, prepared: Prepared, device: str) -> tuple[dict, str]:
+    """Train one task on `prepared`, on one thread: its TrainResult as a dict, and the kind
+    of host that computed it (on a mixed Dask cluster, the worker's own)."""
     torch.set_num_threads(1)
-    return asdict(train_task(task, prepared, device))
+    return asdict(train_task(task, prepared, device)), host.kind_id()
 
 
-def store(path: Path | None, key: str, record: dict) -> str | None:
-    """Cache `record` at `path` (None: no cache); why it could not be written, or None:
-    the cache is optional, so a full disk there costs the entry, never the training."""
+def store(directory: Path | None, task: Task, fingerprint: str, device: str, kind: str, record: dict) -> str | None:
+    """Cache `record` in `directory` (None: no cache) under the key of the host kind that
+    computed it; why it could not be written, or None: the cache is optional, so a full disk
+    there costs the entry, never the training."""
+    if directory is None:
+        return None
+    key = cache.task_key(asdict(task), fingerprint, device, kind)
+    path = directory / f"{key}.json"
     try:
-        if path is not None:
-            cache.write(path, key, record)
+        cache.write(path, key, kind, record)
     except OSError as err:
         return f"{err.filename or path}: {err.strerror or err}"
     return None
 
 
 def _run_and_store(index: int, task: Task, data_dir: str, fingerprint: str, device: str,
-                   path: Path | None, key: str) -> tuple[int, dict, str | None]:
-    """(index, record, why its cache entry could not be written or None)."""
-    record = run_task(task, data_dir, fingerprint, device)
-    return index, record, store(path, key, record)
+                   directory: Path | None) -> tuple[int, dict, str, str | None]:
+    """(index, record, host kind, why its cache entry could not be written or None)."""
+    record, kind = train_record(task, _prepared(data_dir, fingerprint), device)
+    return index, record, kind, store(directory, task, fingerprint, device, kind, record)
 
 
 class Progress:
@@ -114,47 +119,54 @@ def _duration(seconds: float) -> str:
 def run_trainings(tasks: Sequence[Task], data_dir: str | Path, device: str = "cpu",
                   workers: int | str = "auto", backend: str = "fork", desc: str = "training") -> list[dict]:
     """Results of `tasks`, in their order, computed in parallel or read from the cache
-    (and `DIGITCMP_VERIFY` of the cached ones retrained and compared)."""
+    (and `DIGITCMP_VERIFY` of the cached ones retrained and compared), each with the
+    host kind that computed it under "host"."""
     data_dir = str(data_dir)
     verify = cache.verify_count()
     prepared = _loaded[data_dir] = load_prepared(data_dir)  # checks the data before any work
     fingerprint = prepared.fingerprint
-    store = cache.cache_dir()
-    keys = [cache.task_key(asdict(t), fingerprint, device) for t in tasks]
-    paths = [store / f"{k}.json" if store else None for k in keys]
+    directory = cache.cache_dir()
+    here = host.kind_id()
+    keys = [cache.task_key(asdict(t), fingerprint, device, here) for t in tasks]
+    paths = [directory / f"{k}.json" if directory else None for k in keys]
     results: list[dict | None] = [
-        cache.read(p, k, t.set_sizes(prepared), t.spec.epochs, t.track_epochs) if p else None
+        cache.read(p, k, t.set_sizes(prepared), t.spec.epochs, t.track_epochs, here) if p else None
         for t, k, p in zip(tasks, keys, paths)]
+    hosts = [here] * len(tasks)
     todo = [i for i, r in enumerate(results) if r is None]
     # Widest models first, so the last trainings to start are the short ones.
     todo.sort(key=lambda i: (-tasks[i].spec.hidden, i))
     cached = [i for i, r in enumerate(results) if r is not None]
     checks = sorted(random.sample(cached, min(verify, len(cached))))
-    jobs = [(i, tasks[i], data_dir, fingerprint, device, paths[i], keys[i]) for i in todo]
-    jobs += [(len(tasks) + i, tasks[i], data_dir, fingerprint, device, None, keys[i]) for i in checks]
+    jobs = [(i, tasks[i], data_dir, fingerprint, device, directory) for i in todo]
+    jobs += [(len(tasks) + i, tasks[i], data_dir, fingerprint, device, None) for i in checks]
     n_jobs = max(1, min(resolve_workers(workers), len(jobs)))
     progress = Progress(desc, len(tasks), len(jobs), n_jobs, len(checks))
-    unstored = None
+    compared, unstored = 0, None
     try:
-        for i, record, failed in _execute(jobs, n_jobs, backend) if jobs else ():
+        for i, record, kind, failed in _execute(jobs, n_jobs, backend) if jobs else ():
             if failed and not unstored:
                 unstored = failed
                 cache.warn(f"{failed}; the training cache cannot be written, the stage goes on without storing "
                            f"its trainings (free space there, or set DIGITCMP_CACHE to another directory or off)")
             if i < len(tasks):
-                results[i] = record
-            else:
+                results[i], hosts[i] = record, kind
+            elif kind == here:
                 cache.compare(paths[i - len(tasks)], results[i - len(tasks)], record)
+                compared += 1
+            else:
+                cache.warn(f"{paths[i - len(tasks)]}: verified on host kind {kind}, computed on {here}; "
+                           f"bits may differ between kinds, so not compared")
             progress.update()
     finally:
         progress.close()
-    if checks:
-        print(f"{desc}: {len(checks)} cached trainings retrained, bit-for-bit identical to their entries",
+    if compared:
+        print(f"{desc}: {compared} cached trainings retrained, bit-for-bit identical to their entries",
               file=sys.stderr, flush=True)
-    return results  # type: ignore[return-value]
+    return [{**r, "host": h} for r, h in zip(results, hosts)]  # type: ignore[dict-item]
 
 
-def _execute(args: list[tuple], n_jobs: int, backend: str) -> Iterator[tuple[int, dict, str | None]]:
+def _execute(args: list[tuple], n_jobs: int, backend: str) -> Iterator[tuple[int, dict, str, str | None]]:
     """(index, record) of each training as it finishes: in this process, a pool or on Dask."""
     if backend == "dask":
         from digitcmp.cluster import execute  # dask is optional

@@ -56,23 +56,31 @@ def _run(tasks: list[Task], params: dict, data_dir: str | Path, desc: str) -> li
     return run_trainings(tasks, data_dir, train["device"], train["workers"], train["backend"], desc)
 
 
+def hosts_of(results: list[dict]) -> list[str]:
+    """The host kinds (digitcmp.host) that computed `results`: one, unless a mixed cluster ran them."""
+    return sorted({r["host"] for r in results})
+
+
 def pick_best(rows: list[dict]) -> dict:
     """The winning grid row under the tie rule above."""
     return max(rows, key=lambda r: (not r["diverged"], r["val_acc"], -r["hidden"], -r["lr"], -(r["lambda"] or 0)))
 
 
-def search(arch: str, params: dict, data_dir: str | Path = "data/prepared") -> dict:
-    """Grid search for `arch` on draw 0's fit/validation split → metrics/search JSON."""
+def search(arch: str, params: dict, data_dir: str | Path = "data/prepared", draw: int = 0) -> dict:
+    """Grid search for `arch` on draw 0's fit/validation split → metrics/search JSON. Another
+    `draw` (k ≥ 1: retraining k's train pairs, never its test pairs) measures how the winner
+    depends on the split, with fresh weights per draw."""
     points = grid_points(arch, params)
     seed = params["data"]["seed"]
     val_fraction = params["train"]["val_fraction"]
-    tasks = [Task(_spec(arch, p, params, derive_seed(seed, "search", arch, *sorted(p.items()))),
-                  draw=0, val_fraction=val_fraction) for p in points]
+    unit = (arch,) if draw == 0 else (arch, "draw", draw)
+    tasks = [Task(_spec(arch, p, params, derive_seed(seed, "search", *unit, *sorted(p.items()))),
+                  draw=draw, val_fraction=val_fraction) for p in points]
     results = _run(tasks, params, data_dir, f"search {arch}")
     rows = [{**p, "val_acc": r["acc"]["val"], "train_acc": r["acc"]["train"], "diverged": r["diverged"],
              "epochs_run": r["epochs_run"]} for p, r in zip(points, results)]
     best = pick_best(rows)
-    return {"arch": arch, "precision": tasks[0].spec.precision, "grid": rows,
+    return {"arch": arch, "precision": tasks[0].spec.precision, "grid": rows, "hosts": hosts_of(results),
             "n_diverged": sum(r["diverged"] for r in rows),
             "best": {k: best[k] for k in ("lr", "hidden", "lambda", "val_acc", *options(arch, best),
                                           *augmentation(best))}}
@@ -87,7 +95,7 @@ def retrain(arch: str, best: dict, params: dict, data_dir: str | Path = "data/pr
     test_acc = [r["acc"]["test"] for r in results]
     out = {"arch": arch, "lr": best["lr"], "hidden": best["hidden"], "lambda": best["lambda"],
            **options(arch, best), **augmentation(best), "precision": tasks[0].spec.precision,
-           "standardise": tasks[0].spec.standardise,
+           "standardise": tasks[0].spec.standardise, "hosts": hosts_of(results),
            "test_acc": test_acc, "train_acc": [r["acc"]["train"] for r in results],
            "n_diverged": sum(r["diverged"] for r in results),
            "mean": statistics.fmean(test_acc), "std": statistics.stdev(test_acc)}

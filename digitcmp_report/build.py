@@ -13,6 +13,12 @@ from digitcmp_report.figures import fig_accuracy, fig_boxplot, fig_curve, fig_pa
 from digitcmp_report.markdown import Protocol, results_markdown
 from digitcmp_report.cost import cost_markdown
 from digitcmp_report.gap import compatible, gap_markdown, gap_table
+from digitcmp.training.pairs import split_sizes
+from digitcmp_report.budget import aux_at_equal_budget, budget_csv, budget_markdown, curves
+from digitcmp_report.dependence import corrected_tests, dependence_markdown, spread
+from digitcmp_report.margins import margins_markdown
+from digitcmp_report.reproduction import reproduction_markdown
+from digitcmp_report.verdicts import verdicts, verdicts_markdown
 from digitcmp_report.tables import (accuracy_csv, best_arch, comparisons, questions, results, runs_csv, study_table2,
                                     summary, table2)
 
@@ -27,6 +33,7 @@ OUTPUTS = (  # and ACCURACY_DIR/<arch>.json for each architecture, study's and e
     "metrics/results.json",
     "plots/accuracy.csv",
     "plots/runs.csv",
+    "plots/budget.csv",
     "plots/accuracy.png",
     "plots/boxplot.png",
     "plots/curve.png",
@@ -49,12 +56,14 @@ def build_report(runs: Mapping[str, dict], searches: Mapping[str, dict], protoco
                  pairs: tuple[np.ndarray, np.ndarray, np.ndarray],
                  extras: Sequence[str] = (), archs: Sequence[str] = ARCHITECTURES,
                  conditions: Mapping[str, Any] | None = None, params: Mapping[str, Any] | None = None,
-                 timing: Mapping[str, Any] | None = None) -> dict[str, bytes]:
+                 timing: Mapping[str, Any] | None = None, reproduced: Sequence[dict] = (),
+                 robustness: Mapping[str, Any] | None = None) -> dict[str, bytes]:
     """Every output of the report (path relative to the project root → bytes), from the
     runs and searches of the study's `archs` plus `extras` (rows below Table 2) and, for
     the gap to the study's Table 2, the sixteen under the study's `conditions` (made with
     `params`' data draws, or the section says why not) and, for what the best models cost,
-    the seconds per training of `bench.train_time` (`timing`)."""
+    the seconds per training of `bench.train_time` (`timing`); the hosts that ran
+    `scripts.reproduce` (`reproduced`) and the winners on further splits (`robustness`)."""
     table = table2(runs, searches, archs)
     extra = table2(runs, searches, extras) if extras else None
     tests = comparisons(runs)
@@ -65,13 +74,25 @@ def build_report(runs: Mapping[str, dict], searches: Mapping[str, dict], protoco
     why_not = "no experiments/study_conditions.json" if conditions is None else \
         (compatible(conditions, params) if params is not None else None)
     gap = gap_markdown(None if why_not else gap_table(runs, conditions, study_table2(), archs), conditions, why_not)
+    text = results_markdown(table, tests, protocol, extra, curve_meta, qs, gap, cost_markdown(everything, timing))
+    study_archs = [a for a in archs if a in searches]
+    corrected = corrected_tests(tests, runs, protocol.test_overlap or 0.0)
+    budget = aux_at_equal_budget(searches)
+    verdict = verdicts_markdown(verdicts(table, corrected, study_table2(), runs, budget))
+    text = text.replace("\n## Protocol\n", f"\n{verdict}\n\n## Protocol\n", 1)
+    text = "\n\n".join([text.rstrip("\n"), reproduction_markdown(list(reproduced)),
+                        margins_markdown(searches, study_archs, split_sizes(protocol.n_pairs, protocol.val_fraction)[1],
+                                         robustness),
+                        dependence_markdown(corrected, spread(runs, study_archs), protocol.test_overlap or 0.0,
+                                            protocol.repeats),
+                        budget_markdown(budget)]) + "\n"
     out = {
-        "results.md": results_markdown(table, tests, protocol, extra, curve_meta, qs, gap,
-                                       cost_markdown(everything, timing)).encode(),
+        "results.md": text.encode(),
         **metrics_files(summary(table, extra)),
         "metrics/results.json": _json(results(table, tests, extra, qs)),
         "plots/accuracy.csv": accuracy_csv(everything).encode(),
         "plots/runs.csv": runs_csv(runs, list(archs) + list(extras)).encode(),
+        "plots/budget.csv": budget_csv(curves(searches, study_archs)).encode(),
         "plots/accuracy.png": png_bytes(fig_accuracy(everything, best)),
         "plots/boxplot.png": png_bytes(fig_boxplot(runs, best.split("_")[0])),
         "plots/curve.png": png_bytes(fig_curve(curve, curve_meta, protocol.epochs)),

@@ -109,3 +109,18 @@ def holm(pvalues: Sequence[float]) -> list[float]:
         out[i] = running
     return out.tolist()
 
+
+
+def tost_paired(d: Sequence[float], margin: float) -> dict[str, float]:
+    """Two one-sided t-tests that the mean paired difference lies within ±margin (Schuirmann):
+    p = max(p of mean ≤ −margin, p of mean ≥ +margin); equivalence at ALPHA when p < ALPHA.
+    Differences all equal: p is 0 if their value is inside the margin, else 1."""
+    d = np.asarray(d, dtype=float)
+    mean = float(d.mean())
+    if len(d) < 2 or not d.std():
+        return {"mean": mean, "sd": 0.0, "p": 0.0 if abs(mean) < margin else 1.0}
+    sd = float(d.std(ddof=1))
+    se = sd / math.sqrt(len(d))
+    p_low = float(stats.t.sf((mean + margin) / se, len(d) - 1))
+    p_high = float(stats.t.cdf((mean - margin) / se, len(d) - 1))
+    return {"mean": mean, "sd": sd, "p": max(p_low, p_high)}

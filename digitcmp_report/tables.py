@@ -41,7 +41,7 @@ def study_table2() -> pd.DataFrame:
 
 # The keys every metrics/runs JSON has; any other key is an extra architecture's option.
 RUN_KEYS = ("arch", "lr", "hidden", "lambda", "precision", "standardise", "test_acc", "train_acc", "digit_acc",
-            "n_diverged", "mean", "std")
+            "n_diverged", "mean", "std", "hosts")
 
 
 def table2(runs: Mapping[str, dict], searches: Mapping[str, dict],

@@ -10,7 +10,8 @@ metrics/curve.json, the curve stage's DVCLive files (dvclive/), data/prepared (t
 of the grid search's draw; and how much the retrainings' test sets overlap) and, when it
 is there, experiments/study_conditions.json (the sixteen under the study's conditions,
 `python -m scripts.conditions`) and experiments/train_time.json (seconds per training,
-`python -m bench.train_time`).
+`python -m bench.train_time`), experiments/reproduce/*.json (`python -m scripts.reproduce`,
+one per host kind) and experiments/winner_robustness.json (`python -m scripts.robustness`).
 """
 
 from pathlib import Path
@@ -26,9 +27,11 @@ from digitcmp_report.build import ACCURACY_DIR, build_report
 from digitcmp_report.cost import TIME_COMMAND, TIME_FILE, TIME_KEYS
 from digitcmp_report.gap import CONDITIONS_FILE
 from digitcmp_report.markdown import Protocol
+from digitcmp_report.reproduction import read_all
 from digitcmp_report.tables import grid_axes
 
 N_EXAMPLE_PAIRS = 16
+ROBUSTNESS = "experiments/winner_robustness.json"  # python -m scripts.robustness
 
 
 def example_pairs(prepared: Prepared):
@@ -67,7 +70,8 @@ def main(argv: list[str]) -> None:
     curve = read_output("metrics/curve.json", {"arch": str}, "dvc repro curve")
     outputs = build_report(runs, searches, protocol, curve_text, curve,
                            example_pairs(prepared), extras=extras, conditions=conditions, params=params,
-                           timing=timing)
+                           timing=timing, reproduced=read_all(),
+                           robustness=read_json(ROBUSTNESS) if Path(ROBUSTNESS).is_file() else None)
     write_all(outputs)
     for stale in set(Path(ACCURACY_DIR).glob("*.json")) - {Path(p) for p in outputs}:
         stale.unlink()  # an architecture no longer in params.yaml (DVC removes them itself)

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 import torch
 
-from digitcmp import params as P
+from digitcmp import host, params as P
 from digitcmp.data import draw_all, load_prepared
 from digitcmp.training.pairs import Prepared
 from digitcmp.errors import UserError
@@ -191,10 +191,11 @@ def test_reported_mean_and_sample_std_of_the_retrainings_test_accuracies(runs):
 
 
 def test_search_and_retrain_record_what_they_ran(found, runs):
-    assert set(found) == {"arch", "precision", "grid", "n_diverged", "best"}
+    assert set(found) == {"arch", "precision", "grid", "n_diverged", "best", "hosts"}
     assert (found["arch"], found["precision"]) == (ARCH, "fp32")
     assert set(runs) == {"arch", "lr", "hidden", "lambda", "precision", "test_acc", "train_acc", "n_diverged",
-                         "mean", "std", "digit_acc", "standardise"}
+                         "mean", "std", "digit_acc", "standardise", "hosts"}
+    assert found["hosts"] == runs["hosts"] == [host.kind_id()]  # the kind that computed them
     assert (runs["arch"], runs["lr"], runs["hidden"], runs["lambda"], runs["precision"], runs["n_diverged"]) == \
         (ARCH, 1e-2, 8, 0.5, "fp32", 0)
 

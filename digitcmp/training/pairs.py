@@ -68,10 +68,10 @@ class Prepared:
     def n_pairs(self) -> int:
         return self.draws.shape[2] // 2
 
-    def search_sets(self, val_fraction: float):
-        """Draw 0's N train pairs split in two: the first part to fit, the last
-        round(N·val_fraction) to validate (the draw is a random permutation already)."""
-        x, target, classes = make_pairs(self.pools.train_images, self.pools.train_labels, self.draws[0, 0])
+    def search_sets(self, val_fraction: float, draw: int = 0):
+        """Draw `draw`'s N train pairs (the search's: 0) split in two: the first part to fit,
+        the last round(N·val_fraction) to validate (the draw is a random permutation already)."""
+        x, target, classes = make_pairs(self.pools.train_images, self.pools.train_labels, self.draws[draw, 0])
         n_fit, n_val = split_sizes(self.n_pairs, val_fraction)
         if n_fit < 1:
             raise UserError(f"train.val_fraction: {val_fraction} leaves no training pairs of {self.n_pairs}; "

@@ -12,22 +12,22 @@ class Task:
     """One training: a spec and the data it sees."""
 
     spec: TrainSpec
-    draw: int  # 0: the grid search's draw, split fit/validation; k ≥ 1: retraining k, train/test
-    val_fraction: float | None = None  # draw 0 only
+    draw: int  # 0: the grid search's draw; k ≥ 1: retraining k's
+    val_fraction: float | None = None  # set: the draw's train pairs split fit/validation; None: train/test
     track_epochs: bool = False
 
     def sets(self, prepared: Prepared):
         """(the pairs to fit, {name: the pairs it is scored on besides them})."""
-        if self.draw == 0:
-            fit, val = prepared.search_sets(self.val_fraction)
+        if self.val_fraction is not None:
+            fit, val = prepared.search_sets(self.val_fraction, self.draw)
             return fit, {"val": val}
         fit, test = prepared.retrain_sets(self.draw)
         return fit, {"test": test}
 
     def set_sizes(self, prepared: Prepared) -> dict[str, int]:
         """The number of pairs of each set this training is scored on."""
-        if self.draw == 0:
-            fit, val = prepared.search_sets(self.val_fraction)
+        if self.val_fraction is not None:
+            fit, val = prepared.search_sets(self.val_fraction, self.draw)
             return {"train": len(fit[0]), "val": len(val[0])}
         return {"train": prepared.n_pairs, "test": prepared.n_pairs}
 
