@@ -49,14 +49,25 @@ class Task:
     draw: int  # 0: the grid search's draw, split fit/validation; k ≥ 1: retraining k, train/test
     val_fraction: float | None = None  # draw 0 only
     track_epochs: bool = False
+    fit_pairs: int | None = None  # draws k ≥ 1: fit the first fit_pairs train pairs only (None: all N)
 
+    def sets(self, prepared: Prepared):
+        """(the pairs it fits, {name: a set it is scored on})."""
+        if self.draw == 0:
+            fit, val = prepared.search_sets(self.val_fraction)
+            return fit, {"val": val}
+        fit, test = prepared.retrain_sets(self.draw)
+        if self.fit_pairs is not None:
+            fit = tuple(t[:self.fit_pairs] for t in fit)
+        return fit, {"test": test}
 
     def set_sizes(self, prepared: Prepared) -> dict[str, int]:
         """The number of pairs of each set this training is scored on."""
         if self.draw == 0:
             fit, val = prepared.search_sets(self.val_fraction)
             return {"train": len(fit[0]), "val": len(val[0])}
-        return {"train": prepared.n_pairs, "test": prepared.n_pairs}
+        n = prepared.n_pairs
+        return {"train": min(n, self.fit_pairs or n), "test": n}
 
 
 def resolve_workers(workers: int | str) -> int:
@@ -79,12 +90,8 @@ def run_task(task: Task, data_dir: str, fingerprint: str, device: str) -> dict:
     """Train one task and return its TrainResult as a dict (runs in a worker)."""
     torch.set_num_threads(1)
     prepared = _prepared(data_dir, fingerprint)
-    if task.draw == 0:
-        fit, val = prepared.search_sets(task.val_fraction)
-        result, _ = train(task.spec, fit, {"val": val}, task.track_epochs, device)
-    else:
-        fit, test = prepared.retrain_sets(task.draw)
-        result, _ = train(task.spec, fit, {"test": test}, task.track_epochs, device)
+    fit, scored = task.sets(prepared)
+    result, _ = train(task.spec, fit, scored, task.track_epochs, device)
     return asdict(result)
 
 

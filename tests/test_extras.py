@@ -15,6 +15,7 @@ from digitcmp.extras.probcmp_conv import log_p_leq
 from digitcmp.fast import fast_layout
 from digitcmp.models import ARCHITECTURES
 from digitcmp.registry import EXTRAS, build
+from digitcmp.search import RECIPE
 from digitcmp.train import TrainSpec, train
 
 # every extra with each value of each of its options (one option varied at a time)
@@ -127,7 +128,7 @@ def test_params_extras_grids_build():
     grids = P.load(ROOT / "params.yaml")["extras"]
     assert set(grids) == set(EXTRAS)
     for name, grid in grids.items():
-        axes = {k: v for k, v in grid.items() if k not in ("lr", "hidden", "lambda", *augment.OPTIONS)}
+        axes = {k: v for k, v in grid.items() if k not in ("lr", "hidden", "lambda", *augment.OPTIONS, *RECIPE)}
         for hidden in grid["hidden"]:
             for values in itertools.product(*axes.values()):
                 build(name, hidden, **dict(zip(axes, values)))
