@@ -123,6 +123,10 @@ QUESTIONS = (
     ("lenet_additions", "our additions beyond the public recipe", "probcmp_augment", "lenet_digits"),
     ("lenet_comparator", "exact P(a ≤ b) and batch norm beyond the public recipe", "probcmp_conv",
      "lenet_digits"),
+    ("width", "twice the channels (width 32)", "probcmp_wide", "probcmp_augment"),
+    ("onecycle", "the one-cycle learning rate", "probcmp_onecycle", "probcmp_wide"),
+    ("tta", "test-time augmentation", "probcmp_tta", "probcmp_onecycle"),
+    ("tuned_beyond_lenet", "the tuned network beyond the public recipe", "probcmp_tta", "lenet_digits"),
 )
 
 # Results published elsewhere that a question compares with: name → (mean, sample std, runs, source).

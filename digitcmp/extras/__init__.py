@@ -13,6 +13,7 @@ arguments of their builder, each with a default and a rule (`digitcmp.models.Opt
 import math
 
 import torch
+import torch.nn.functional as F
 from torch import nn
 
 from digitcmp.models import Option, Output
@@ -74,14 +75,23 @@ def fc_head(inputs: int, hidden: int, act: type[nn.Module], p: float) -> nn.Sequ
     return nn.Sequential(nn.Linear(inputs, hidden), act(), SeededDropout(p), nn.Linear(hidden, 2))
 
 
+# Test-time augmentation: the one-pixel moves (rows, columns) of a digit image whose digit
+# predictions are averaged with its own (0: none; 4: up, down, left, right; 8: and the diagonals).
+TTA_SHIFTS = {0: (), 4: ((0, 1), (0, -1), (1, 0), (-1, 0)),
+              8: ((0, 1), (0, -1), (1, 0), (-1, 0), (1, 1), (1, -1), (-1, 1), (-1, -1))}
+
+
 def tta(default: int = 0) -> Option:
     return Option(default, lambda v: v in TTA_SHIFTS, ", ".join(map(str, TTA_SHIFTS)))
 
 
-# Test-time augmentation: the one-pixel moves of a digit image whose digit predictions are
-# averaged with its own (0: none; 4: up, down, left, right; 8: and the diagonals).
-TTA_SHIFTS = {0: (), 4: ((0, 1), (0, -1), (1, 0), (-1, 0)),
-              8: ((0, 1), (0, -1), (1, 0), (-1, 0), (1, 1), (1, -1), (-1, 1), (-1, -1))}
+def moved(images: torch.Tensor, rows: int, columns: int) -> torch.Tensor:
+    """m×1×H×W `images` moved by one pixel at most each way; what moves in is each image's
+    background, its darkest pixel (raw 0, standardised or not)."""
+    h, w = images.shape[2:]
+    low = images.amin(dim=(2, 3), keepdim=True)
+    padded = F.pad(images - low, (1, 1, 1, 1)) + low
+    return padded[:, :, 1 - rows:1 - rows + h, 1 - columns:1 - columns + w]
 
 
 class SharedNet(nn.Module):
@@ -90,10 +100,8 @@ class SharedNet(nn.Module):
     the two digit logits (`exact=True`), that function.
 
     `tta` (exact heads only): in eval mode the digit logits are the log of the mean
-    softmax over the image and its `tta` one-pixel moves (`torch.roll`: the digits'
-    14×14 frames have a background border at least two pixels wide, so what wraps
-    round is background). Training never sees it: it changes only how one network
-    reads a test digit. `main_loss` False: the main output is a function of the digit
+    softmax over the image and its `tta` one-pixel moves (`moved`). Training never
+    sees it: it changes only how one network reads a test digit. `main_loss` False: the main output is a function of the digit
     predictions alone, with nothing to learn, so the loss is the digit terms only
     (see `digitcmp.train.loss_fn`)."""
 
@@ -116,8 +124,7 @@ class SharedNet(nn.Module):
         images = x.reshape(2 * n, 1, 14, 14)
         f, d = self._digits(images)
         if self.shifts and not self.training:
-            views = [d.log_softmax(1)] + [self._digits(images.roll(s, dims=(2, 3)))[1].log_softmax(1)
-                                          for s in self.shifts]
+            views = [d.log_softmax(1)] + [self._digits(moved(images, *s))[1].log_softmax(1) for s in self.shifts]
             d = torch.stack(views).logsumexp(0) - math.log(len(views))  # log of the mean probability
         d = d.view(n, 2, 10)
         d1, d2 = d[:, 0], d[:, 1]
