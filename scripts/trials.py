@@ -67,7 +67,7 @@ def trial(arch: str, point: dict, params: dict, draws: list[int], log) -> dict:
             for shifts in (4, 8):
                 model.shifts = TTA_SHIFTS[shifts]
                 acc, digit = evaluate(model, val_n)
-                row[f"tta{shifts}_val_acc"], row[f"tta{shifts}_val_digit_acc"] = acc, digit
+                row[f"val_acc_tta{shifts}"], row[f"val_digit_acc_tta{shifts}"] = acc, digit
         rows.append(row)
         log(f"  draw {k}: {row} ({time.perf_counter() - start:.0f} s)")
     means = {key: statistics.fmean(r[key] for r in rows) for key in rows[0] if key != "draw"}

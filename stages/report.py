@@ -11,7 +11,8 @@ metrics/curve.json, plots/curve.csv, data/prepared (the example pairs: the first
 of the grid search's draw; and how much the retrainings' test sets overlap) and, when it
 is there, experiments/study_conditions.json (the sixteen under the study's conditions,
 `python -m scripts.conditions`) and experiments/train_time.json (seconds per training,
-`python -m bench.train_time`).
+`python -m bench.train_time`) and experiments/trials.json (the validation-only trials,
+`python -m scripts.trials`).
 """
 
 from pathlib import Path
@@ -27,6 +28,7 @@ from digitcmp_report.cost import TIME_COMMAND, TIME_FILE, TIME_KEYS
 from digitcmp_report.gap import CONDITIONS_FILE
 from digitcmp_report.markdown import Protocol
 from digitcmp_report.tables import grid_axes
+from digitcmp_report.trials import TRIALS_COMMAND, TRIALS_FILE
 
 N_EXAMPLE_PAIRS = 16
 
@@ -65,10 +67,11 @@ def main(argv: list[str]) -> None:
                         test_pool=len(prepared.pools.test_labels))
     conditions = read_json(CONDITIONS_FILE) if Path(CONDITIONS_FILE).is_file() else None
     timing = read_output(TIME_FILE, TIME_KEYS, TIME_COMMAND) if Path(TIME_FILE).is_file() else None
+    trials = read_output(TRIALS_FILE, {}, TRIALS_COMMAND) if Path(TRIALS_FILE).is_file() else None
     curve = read_output("metrics/curve.json", {"arch": str}, "dvc repro curve")
     outputs = build_report(runs, searches, protocol, Path("plots/curve.csv").read_text(), curve,
                            example_pairs(prepared), extras=extras, conditions=conditions, params=params,
-                           timing=timing)
+                           timing=timing, trials=trials)
     write_all(outputs)
 
 

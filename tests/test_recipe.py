@@ -140,3 +140,32 @@ def test_the_lenet_entries_differ_in_the_pairs_they_fit_alone():
     assert published == {**everything, "fit_pairs": [800]}
     # λ 0.5 on the sum of the two digit terms: their mean, the published loss
     assert everything == {"lr": [1e-3], "hidden": [200], "lambda": [0.5], "batch_size": [32]}
+
+
+def test_each_step_of_the_tuned_chain_differs_from_the_one_before_in_one_lever():
+    grids = P.load(ROOT / "params.yaml")["extras"]
+    winner = {"lambda": [2.0], "rotate": [10.0], "scale": [0.05]}  # probcmp_augment's, pinned
+    augmented = {k: v for k, v in grids["probcmp_augment"].items() if k not in winner}
+    wide, onecycle, tta = grids["probcmp_wide"], grids["probcmp_onecycle"], grids["probcmp_tta"]
+    assert wide == {**augmented, **winner, "width": [32]}
+    assert onecycle == {**wide, "schedule": ["onecycle"], "lr": [3e-3]}
+    assert tta == {**onecycle, "tta": [4]}
+    shapes = lambda name: [p.shape for p in registry.build(name, 8, width=4).parameters()]  # noqa: E731
+    assert shapes("probcmp_tta") == shapes("probcmp_augment")
+
+
+def test_the_trials_section_shows_what_each_trial_changed_and_its_validation_means():
+    from digitcmp_report.trials import trials_markdown
+
+    runs = {"probcmp_augment": {"lr": 1e-3, "hidden": 128, "width": 16, "mean": 0.98}}
+    trial = lambda point, mean, n=8: {"arch": "probcmp_augment", "point": point, "draws": [{}] * n,  # noqa: E731
+                                      "mean": mean}
+    trials = {"base": trial({"lr": 1e-3, "hidden": 128, "width": 16}, {"val_acc": 0.98, "val_digit_acc": 0.97}),
+              "wide": trial({"lr": 1e-3, "hidden": 128, "width": 32},
+                            {"val_acc": 0.99, "val_digit_acc": 0.98, "val_acc_tta4": 0.995}),
+              "first look": trial({"lr": 1e-3, "hidden": 128, "width": 8}, {"val_acc": 0.5}, n=4)}
+    text = trials_markdown(trials, runs)
+    rows = [line for line in text.splitlines() if line.startswith("| base") or line.startswith("| wide")]
+    assert rows == ["| base | none | 0.9800 | 0.9700 | — | — | — |",
+                    "| wide | width 32 | 0.9900 | 0.9800 | 0.9950 | — | — |"]
+    assert "first look" not in text and trials_markdown(None, runs) == ""
