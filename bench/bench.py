@@ -10,7 +10,7 @@ retrainings are) at the study's best hyperparameters (hidden 100, lr 1e-3, λ 0.
 (b) engine: `digitcmp.engine.run_trainings`, as a stage runs it: `--workers` forked
     processes with one thread each, the fast path, `--precision` resolved as the
     stages resolve `train.precision` (default auto: bf16 for the ConvNets on a CPU
-    with native bf16, see digitcmp.precision), no cache.
+    with native bf16, see digitcmp.training.precision), no cache.
 Family by family, (a) and (b) alternate which goes first, so that a change in the
 machine's load (other jobs) falls on both alike; the load average is printed. Both
 sides run after a warm-up of this process (imports, first calls); (b) includes its
@@ -33,11 +33,13 @@ from pathlib import Path
 import torch
 
 from bench.flops import training_flops
-from digitcmp.data import Prepared, load_prepared, prepare_arrays, save_prepared
-from digitcmp.engine import Task, run_trainings
-from digitcmp.models import ARCHITECTURES
-from digitcmp.precision import PRECISIONS, resolve_precision
-from digitcmp.train import TrainSpec, train
+from digitcmp.data import load_prepared, prepare_arrays, save_prepared
+from digitcmp.engine import run_trainings
+from digitcmp.training.models import ARCHITECTURES
+from digitcmp.training.precision import PRECISIONS, resolve_precision
+from digitcmp.training.pairs import Prepared
+from digitcmp.training.task import Task
+from digitcmp.training.train import TrainSpec, train
 
 MODES = {  # trainings per architecture, epochs, pairs
     "full": (2, 25, 1000),

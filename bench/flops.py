@@ -10,7 +10,7 @@ about 3× its forward pass (forward, then gradients for inputs and weights).
 import torch
 from torch import nn
 
-from digitcmp.registry import build
+from digitcmp.training.registry import build
 
 
 def layer_shapes(model: nn.Module, x: torch.Tensor) -> list[tuple[nn.Module, torch.Size, torch.Size]]:

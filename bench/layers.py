@@ -6,7 +6,7 @@ step that does not shrink with the batch.
    the engine picks (`train.precision: auto`): forward, gradient of the input (not needed
    by the first layer, whose input is the data) and gradient of the weights and bias, in
    ms and GFLOP/s, through the aten kernels autograd calls (oneDNN's on x86).
-2. A training step of each ConvNet architecture, from whole trainings (`digitcmp.train`,
+2. A training step of each ConvNet architecture, from whole trainings (`digitcmp.training.train`,
    the fast path, one thread, as in an engine worker): the time of E + 1 epochs minus
    that of 1 epoch, over the E epochs' steps, so the start and the final scoring cancel.
    At batch 100, and at batch 1, which does almost no arithmetic: its step time is the
@@ -25,11 +25,11 @@ from torch import nn
 
 from bench.bench import peak_gflops
 from bench.flops import forward_flops, layer_shapes
-from digitcmp.fast import fast_layout
-from digitcmp.models import ARCHITECTURES, FAMILIES
-from digitcmp.precision import PRECISIONS, resolve_precision
-from digitcmp.registry import build, facts
-from digitcmp.train import TrainSpec, train
+from digitcmp.training.fast import fast_layout
+from digitcmp.training.models import ARCHITECTURES, FAMILIES
+from digitcmp.training.precision import PRECISIONS, resolve_precision
+from digitcmp.training.registry import build, facts
+from digitcmp.training.train import TrainSpec, train
 
 CONV_FAMILIES = tuple(f for f in FAMILIES if facts(f"{f}_sharing_noaux").convolutional)
 

@@ -1,5 +1,5 @@
 """Does bf16 change accuracy? Architectures retrained at their grid winners in fp32 and in
-bf16 (digitcmp.precision: mixed precision), on the same draws and seeds, paired by draw.
+bf16 (digitcmp.training.precision: mixed precision), on the same draws and seeds, paired by draw.
 
     .venv/bin/python -m bench.precision conv2_sharing_aux [ARCH ...] [--repeats 30]
 
@@ -15,7 +15,7 @@ import sys
 from digitcmp import params as P
 from digitcmp.errors import UserError
 from digitcmp.files import read_json
-from digitcmp.registry import NAMES
+from digitcmp.training.registry import NAMES
 from digitcmp.search import retrain
 from digitcmp.stage import results_path
 from digitcmp_report.stats import paired_change, paired_change_text

@@ -23,12 +23,13 @@ import torch
 
 from digitcmp import params as P
 from digitcmp.data import load_prepared
-from digitcmp.engine import Task, run_task
+from digitcmp.engine import run_task
 from digitcmp.errors import UserError
 from digitcmp.files import read_json, read_output, write_json
-from digitcmp.registry import NAMES
+from digitcmp.training.registry import NAMES
 from digitcmp.search import _spec
-from digitcmp.seeds import derive_seed
+from digitcmp.training.seeds import derive_seed
+from digitcmp.training.task import Task
 from digitcmp.stage import results_path, run_stage, stage_of
 
 OUT = "experiments/train_time.json"

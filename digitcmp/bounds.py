@@ -18,13 +18,14 @@ import os
 
 import torch
 
-from digitcmp import registry
-from digitcmp.data import POOL_SIZES, split_sizes
+from digitcmp.training import registry
+from digitcmp.training.pairs import split_sizes
+from digitcmp.data import POOL_SIZES
 from digitcmp.engine import resolve_workers
 from digitcmp.errors import UserError
 
 MAX_STEPS = 10**8
-EVAL_BATCH = 1000  # digitcmp.train.evaluate's batch
+EVAL_BATCH = 1000  # digitcmp.training.train.evaluate's batch
 
 
 def check_device(device: str) -> None:

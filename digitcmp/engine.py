@@ -27,47 +27,19 @@ import sys
 import time
 from collections.abc import Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor, as_completed
-from dataclasses import asdict, dataclass
+from dataclasses import asdict
 from pathlib import Path
 
 import torch
 from tqdm import tqdm
 
 from digitcmp import cache
-from digitcmp.data import Prepared, load_prepared
+from digitcmp.data import load_prepared
 from digitcmp.errors import UserError
-from digitcmp.train import TrainSpec, train
+from digitcmp.training.pairs import Prepared
+from digitcmp.training.task import Task, train_task
 
 DASK_TIMEOUT = 10  # seconds a Dask scheduler has to accept a connection and answer
-
-
-@dataclass(frozen=True)
-class Task:
-    """One training: a spec and the data it sees."""
-
-    spec: TrainSpec
-    draw: int  # 0: the grid search's draw, split fit/validation; k ≥ 1: retraining k, train/test
-    val_fraction: float | None = None  # draw 0 only
-    track_epochs: bool = False
-    fit_pairs: int | None = None  # draws k ≥ 1: fit the first fit_pairs train pairs only (None: all N)
-
-    def sets(self, prepared: Prepared):
-        """(the pairs it fits, {name: a set it is scored on})."""
-        if self.draw == 0:
-            fit, val = prepared.search_sets(self.val_fraction)
-            return fit, {"val": val}
-        fit, test = prepared.retrain_sets(self.draw)
-        if self.fit_pairs is not None:
-            fit = tuple(t[:self.fit_pairs] for t in fit)
-        return fit, {"test": test}
-
-    def set_sizes(self, prepared: Prepared) -> dict[str, int]:
-        """The number of pairs of each set this training is scored on."""
-        if self.draw == 0:
-            fit, val = prepared.search_sets(self.val_fraction)
-            return {"train": len(fit[0]), "val": len(val[0])}
-        n = prepared.n_pairs
-        return {"train": min(n, self.fit_pairs or n), "test": n}
 
 
 def resolve_workers(workers: int | str) -> int:
@@ -89,10 +61,7 @@ def _prepared(data_dir: str, fingerprint: str) -> Prepared:
 def run_task(task: Task, data_dir: str, fingerprint: str, device: str) -> dict:
     """Train one task and return its TrainResult as a dict (runs in a worker)."""
     torch.set_num_threads(1)
-    prepared = _prepared(data_dir, fingerprint)
-    fit, scored = task.sets(prepared)
-    result, _ = train(task.spec, fit, scored, task.track_epochs, device)
-    return asdict(result)
+    return asdict(train_task(task, _prepared(data_dir, fingerprint), device))
 
 
 def _run_and_store(index: int, task: Task, data_dir: str, fingerprint: str, device: str,

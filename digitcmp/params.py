@@ -20,12 +20,12 @@ from typing import Any
 from ruamel.yaml import YAML
 from ruamel.yaml.error import YAMLError
 
-from digitcmp import augment, registry
-from digitcmp.models import Option
-from digitcmp.train import OPTIONS as TRAINING
+from digitcmp.training import augment, registry
+from digitcmp.training.models import Option
+from digitcmp.training.train import OPTIONS as TRAINING
 from digitcmp.data import SOURCES, check_n_pairs
 from digitcmp.errors import UserError
-from digitcmp.precision import PRECISIONS
+from digitcmp.training.precision import PRECISIONS
 
 BACKENDS = ("fork", "spawn", "dask")  # how digitcmp.engine starts its workers
 
@@ -159,8 +159,8 @@ RECIPE = {
 def _validate_extras(raw: Any) -> dict[str, dict[str, list]]:
     """`extras:` maps each extra architecture to its grid: the axes lr, hidden, lambda
     (rules as above; lambda only where it applies), any of its options
-    (digitcmp.registry.options), of the training pairs' augmentation
-    (digitcmp.augment.OPTIONS) and of how it trains (RECIPE), each a list or a single value."""
+    (digitcmp.training.registry.options), of the training pairs' augmentation
+    (digitcmp.training.augment.OPTIONS) and of how it trains (RECIPE), each a list or a single value."""
     if raw is None:
         return {}
     if not isinstance(raw, dict):

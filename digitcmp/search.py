@@ -15,11 +15,12 @@ import statistics
 from pathlib import Path
 from typing import Any
 
-from digitcmp import augment, registry, train as training
-from digitcmp.engine import Task, run_trainings
-from digitcmp.precision import resolve_precision
-from digitcmp.seeds import derive_seed
-from digitcmp.train import TrainSpec
+from digitcmp.training import augment, registry, train as training
+from digitcmp.engine import run_trainings
+from digitcmp.training.precision import resolve_precision
+from digitcmp.training.seeds import derive_seed
+from digitcmp.training.task import Task
+from digitcmp.training.train import TrainSpec
 
 
 def grid_points(arch: str, params: dict) -> list[dict[str, Any]]:

@@ -69,13 +69,13 @@ def results_path(kind: str, arch: str) -> Path:
     """`kind` ("search" or "runs") of `arch`'s study stage: metrics/<kind>/<arch>.json for the
     study's sixteen, metrics/extras/<kind>/<arch>.json for the others (a folder of their own,
     so that an extra's results are no dependency of the curve stage)."""
-    from digitcmp.registry import STUDY  # here: importing this module stays light (see above)
+    from digitcmp.training.registry import STUDY  # here: importing this module stays light (see above)
 
     return Path("metrics" if arch in STUDY else "metrics/extras") / kind / f"{arch}.json"
 
 
 def stage_of(arch: str) -> str:
     """The DVC stage that writes `arch`'s results."""
-    from digitcmp.registry import STUDY
+    from digitcmp.training.registry import STUDY
 
     return f"{'study' if arch in STUDY else 'extra'}@{arch}"

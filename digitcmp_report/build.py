@@ -8,7 +8,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from digitcmp.models import ARCHITECTURES
+from digitcmp.training.models import ARCHITECTURES
 from digitcmp_report.figures import fig_accuracy, fig_boxplot, fig_curve, fig_pairs, png_bytes, read_curve
 from digitcmp_report.markdown import Protocol, results_markdown
 from digitcmp_report.cost import cost_markdown

@@ -15,7 +15,7 @@ import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 
 from digitcmp.errors import UserError  # noqa: E402
-from digitcmp.models import VARIANTS  # noqa: E402
+from digitcmp.training.models import VARIANTS  # noqa: E402
 from digitcmp_report.labels import FAMILY_LABELS, VARIANT_LABELS, label, plural  # noqa: E402
 from digitcmp_report.tables import study_table2  # noqa: E402
 

@@ -17,7 +17,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from digitcmp.models import ARCHITECTURES
+from digitcmp.training.models import ARCHITECTURES
 from digitcmp_report.labels import label
 from digitcmp_report.stats import ALPHA, holm, paired_p, welch
 

@@ -8,8 +8,8 @@ from typing import Any
 
 import pandas as pd
 
-from digitcmp.layers import describe_layers
-from digitcmp.registry import build
+from digitcmp_report.layers import describe_layers
+from digitcmp.training.registry import build
 from digitcmp_report.labels import FAMILY_LABELS, label, plural
 from digitcmp_report.stats import ALPHA
 from digitcmp_report.tables import PUBLISHED, best_arch, value

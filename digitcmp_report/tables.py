@@ -18,9 +18,9 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from digitcmp import registry
+from digitcmp.training import registry
 from digitcmp.files import csv_text
-from digitcmp.models import ARCHITECTURES, FAMILIES
+from digitcmp.training.models import ARCHITECTURES, FAMILIES
 from digitcmp_report.gap import welch_from_stats
 from digitcmp_report.labels import label
 from digitcmp_report.stats import holm, paired_p, welch

@@ -14,7 +14,7 @@ import subprocess
 from pathlib import Path
 
 from digitcmp.errors import UserError
-from digitcmp.registry import NAMES
+from digitcmp.training.registry import NAMES
 from digitcmp.stage import results_path, run_stage
 from digitcmp_report.stats import paired_change, paired_change_text
 

@@ -34,7 +34,7 @@ from digitcmp.data import load_prepared, prepare_arrays, save_prepared
 from digitcmp.cache import code_fingerprint
 from digitcmp.errors import UserError
 from digitcmp.files import write_json
-from digitcmp.models import ARCHITECTURES
+from digitcmp.training.models import ARCHITECTURES
 from digitcmp.search import retrain, search
 from digitcmp.stage import run_stage
 

@@ -28,15 +28,16 @@ from pathlib import Path
 
 import torch
 
-from digitcmp import augment, params as P, registry
+from digitcmp import params as P
+from digitcmp.training import augment, registry
 from digitcmp.data import load_prepared
 from digitcmp.errors import UserError
-from digitcmp.extras import TTA_SHIFTS
+from digitcmp.training.extras import TTA_SHIFTS
 from digitcmp.files import read_json, read_output, write_json
 from digitcmp.search import RECIPE, _spec
-from digitcmp.seeds import derive_seed
+from digitcmp.training.seeds import derive_seed
 from digitcmp.stage import results_path, run_stage, stage_of
-from digitcmp.train import evaluate, train
+from digitcmp.training.train import evaluate, train
 from scripts.conditions import override
 
 OUT = "experiments/trials.json"
@@ -76,7 +77,7 @@ def trial(arch: str, point: dict, params: dict, draws: list[int], log) -> dict:
 
 def _normalised(fit, val):
     """The validation pairs as `train.train` scores them (standardised by the fit pairs)."""
-    from digitcmp.train import normalise
+    from digitcmp.training.train import normalise
 
     fit_n, others, _ = normalise(fit, {"val": val})
     return fit_n, others["val"], None

@@ -10,7 +10,7 @@ import math
 from digitcmp import bounds, params as P
 from digitcmp.errors import UserError
 from digitcmp.files import check_writable, csv_text, dumps_json, read_output, write_all
-from digitcmp.models import ARCHITECTURES
+from digitcmp.training.models import ARCHITECTURES
 from digitcmp.search import best_architecture, curve
 from digitcmp.stage import results_path, run_stage, stage_of
 

@@ -18,10 +18,11 @@ is there, experiments/study_conditions.json (the sixteen under the study's condi
 from pathlib import Path
 
 from digitcmp import params as P
-from digitcmp.data import Prepared, load_prepared, make_pairs, mean_test_overlap
+from digitcmp.data import load_prepared, mean_test_overlap
 from digitcmp.errors import UserError
 from digitcmp.files import read_json, read_output, write_all
-from digitcmp.models import ARCHITECTURES
+from digitcmp.training.models import ARCHITECTURES
+from digitcmp.training.pairs import Prepared, make_pairs
 from digitcmp.stage import results_path, run_stage, stage_of
 from digitcmp_report.build import build_report
 from digitcmp_report.cost import TIME_COMMAND, TIME_FILE, TIME_KEYS

@@ -7,7 +7,7 @@ Both steps are one stage: a stage's start (Python and torch, DVC's lock bookkeep
 costs ~2.5 s, and with every training cached a rerun of the search is cheap.
 
 Reads params: `study@`: lr, hidden, lambda (the _aux architectures only); `extra@`:
-extras.<extra> (digitcmp/extras/); both: data.seed, train.epochs, train.batch_size,
+extras.<extra> (digitcmp/training/extras/); both: data.seed, train.epochs, train.batch_size,
 train.val_fraction, train.repeats, train.device, train.precision (and train.workers,
 train.backend, which change speed but never results, so they are not dependencies).
 """
@@ -15,7 +15,7 @@ train.backend, which change speed but never results, so they are not dependencie
 from digitcmp import bounds, params as P
 from digitcmp.data import check_prepared_for
 from digitcmp.files import check_writable, dumps_json, write_all
-from digitcmp.registry import NAMES
+from digitcmp.training.registry import NAMES
 from digitcmp.search import grid_points, retrain, search
 from digitcmp.stage import one_arch, results_path, run_stage
 

@@ -4,7 +4,8 @@ import numpy as np
 import torch
 
 from digitcmp import params as P
-from digitcmp.data import Pools, draw_all, save_prepared
+from digitcmp.data import draw_all, save_prepared
+from digitcmp.training.pairs import Pools
 
 TEST_ID = 10_000  # test pool image i carries id TEST_ID + i; train pool image i carries i
 

@@ -2,8 +2,8 @@
 
 import torch
 
-from digitcmp.augment import augment, warp
-from digitcmp.train import TrainSpec, evaluate, normalise, train
+from digitcmp.training.augment import augment, warp
+from digitcmp.training.train import TrainSpec, evaluate, normalise, train
 
 ALL = {"swap": True, "rotate": 10.0, "shift": 1.0, "scale": 0.1, "elastic": 0.5}
 

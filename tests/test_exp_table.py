@@ -4,7 +4,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from digitcmp.models import ARCHITECTURES
+from digitcmp.training.models import ARCHITECTURES
 from scripts import exp_table
 from tests.dvcproject import TINY, dvc, env
 

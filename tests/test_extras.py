@@ -6,17 +6,17 @@ import pytest
 import torch
 import yaml
 
-from digitcmp import augment
+from digitcmp.training import augment
 from digitcmp import params as P
-from digitcmp import registry
+from digitcmp.training import registry
 from digitcmp.errors import UserError
-from digitcmp.extras import ACTIVATIONS
-from digitcmp.extras.probcmp_conv import log_p_leq
-from digitcmp.fast import fast_layout
-from digitcmp.models import ARCHITECTURES
-from digitcmp.registry import EXTRAS, build
+from digitcmp.training.extras import ACTIVATIONS
+from digitcmp.training.extras.probcmp_conv import log_p_leq
+from digitcmp.training.fast import fast_layout
+from digitcmp.training.models import ARCHITECTURES
+from digitcmp.training.registry import EXTRAS, build
+from digitcmp.training.train import TrainSpec, train
 from digitcmp.search import RECIPE
-from digitcmp.train import TrainSpec, train
 
 # every extra with each value of each of its options (one option varied at a time)
 CASES = [(name, {}) for name in EXTRAS] + [

@@ -8,12 +8,12 @@ from pathlib import Path
 import pytest
 import torch
 
-from digitcmp.fast import FusedAdam, fast_layout
+from digitcmp.training.fast import FusedAdam, fast_layout
 from bench.flops import forward_flops
-from digitcmp.models import ARCHITECTURES
-from digitcmp.precision import resolve_precision
-from digitcmp.registry import EXTRAS, Facts, build, facts
-from digitcmp.train import TrainSpec, loss_fn, train
+from digitcmp.training.models import ARCHITECTURES
+from digitcmp.training.precision import resolve_precision
+from digitcmp.training.registry import EXTRAS, Facts, build, facts
+from digitcmp.training.train import TrainSpec, loss_fn, train
 
 ROOT = Path(__file__).resolve().parents[1]
 

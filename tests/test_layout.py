@@ -62,12 +62,12 @@ def test_no_import_loop():
 def test_import_graph_sees_the_imports():
     """The checks above and below would pass vacuously on a graph with no edges."""
     edges = graph()
-    assert {"digitcmp.engine", "digitcmp.train"} <= reachable("digitcmp.search", edges)
-    assert "digitcmp.registry" in reachable("digitcmp.params", edges)
+    assert {"digitcmp.engine", "digitcmp.training.train"} <= reachable("digitcmp.search", edges)
+    assert "digitcmp.training.registry" in reachable("digitcmp.params", edges)
 
 
 def test_params_imports_neither_the_engine_nor_the_training_loop():
-    assert not {"digitcmp.engine", "digitcmp.train"} & reachable("digitcmp.params", graph())
+    assert not {"digitcmp.engine", "digitcmp.training.train"} & reachable("digitcmp.params", graph())
 
 
 def test_statistics_load_without_plotting():
@@ -75,3 +75,24 @@ def test_statistics_load_without_plotting():
     code = "import sys, digitcmp_report.stats; print(sorted(m for m in ('matplotlib', 'pandas') if m in sys.modules))"
     out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"
+
+
+def test_the_training_package_imports_nothing_outside_it_but_the_error_type():
+    """digitcmp.training is what the training cache's key hashes: an import of a module
+    outside it would let that module change a number without changing the key."""
+    edges = graph()
+    inside = {name for name in edges if name == "digitcmp.training" or name.startswith("digitcmp.training.")}
+    assert {"digitcmp.training.train", "digitcmp.training.task", "digitcmp.training.extras.probcmp_conv"} <= inside
+    allowed = {"digitcmp", "digitcmp.errors"}  # the package itself (`from digitcmp.training import x`)
+    outside = {(name, dep) for name in inside for dep in edges[name] - inside - allowed}
+    assert not outside, sorted(outside)
+    assert "digitcmp.errors" in edges["digitcmp.training.registry"]  # the check above sees imports
+    top = ast.parse((ROOT / "digitcmp" / "__init__.py").read_text()).body  # runs on every import of the inside
+    assert len(top) == 1 and isinstance(top[0].value, ast.Constant), "digitcmp/__init__.py: a docstring only"
+
+
+def test_the_import_check_flags_an_import_of_the_outside(tmp_path):
+    """The graph sees a lazy import inside a function as well as a top-level one."""
+    module = tmp_path / "m.py"
+    module.write_text("def f():\n    from digitcmp.cache import cache_dir\n")
+    assert imports(module, {"digitcmp.cache", "digitcmp.training.train"}) == {"digitcmp.cache"}

@@ -2,8 +2,8 @@ import pytest
 import torch
 
 from digitcmp.errors import UserError
-from digitcmp.models import ARCHITECTURES, parse
-from digitcmp.registry import build
+from digitcmp.training.models import ARCHITECTURES, parse
+from digitcmp.training.registry import build
 
 GRID_HIDDEN = (50, 100, 200, 300)
 

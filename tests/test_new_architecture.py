@@ -1,4 +1,4 @@
-"""Adding an architecture: one module in digitcmp/extras/ and its grid under `extras:` in
+"""Adding an architecture: one module in digitcmp/training/extras/ and its grid under `extras:` in
 params.yaml, and the real pipeline trains it and reports it (nothing else to edit)."""
 
 import json
@@ -11,8 +11,8 @@ MODULE = '''"""`tiny_pairs`: one shared hidden layer per digit, a linear head on
 
 from torch import nn
 
-from digitcmp.extras import positive_int
-from digitcmp.models import Entry, Output
+from digitcmp.training.extras import positive_int
+from digitcmp.training.models import Entry, Output
 
 
 class TinyPairs(nn.Module):
@@ -35,11 +35,11 @@ REGISTER = {"tiny_pairs": Entry(TinyPairs, family="tiny", options={"layers": pos
 
 
 def test_a_new_architecture_runs_through_the_pipeline(repo):
-    (repo / "digitcmp/extras/tiny_pairs.py").write_text(MODULE)
+    (repo / "digitcmp/training/extras/tiny_pairs.py").write_text(MODULE)
     write_params(repo, {**TINY, "extras": {**TINY["extras"], "tiny_pairs": {"lr": 1.0e-3, "hidden": [4, 8],
                                                                              "layers": [1, 2]}}})
     assert "extra@tiny_pairs" in json.loads(dvc(repo, "status", "--json").stdout)
-    # digitcmp changed, so the training stages rerun, but their trainings come from the cache:
+    # digitcmp/training changed, so the training stages rerun, but their trainings come from the cache:
     # a training's cache key counts the shared code and its own architecture's module only
     cached = set((repo / ".cache/trainings").iterdir())
     assert ran_stages(dvc(repo, "repro", "--single-item", "study@shallow_sharing_aux").stdout) == {

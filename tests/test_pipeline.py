@@ -6,7 +6,7 @@ import shutil
 
 import pytest
 
-from digitcmp.models import ARCHITECTURES
+from digitcmp.training.models import ARCHITECTURES
 from tests.dvcproject import ROOT, TINY, dvc, env, ran_stages, run, write_params
 
 AUX = {a for a in ARCHITECTURES if a.endswith("_aux")}

@@ -57,7 +57,7 @@ def test_a_library_that_is_not_the_pinned_build_is_refused(tmp_path):
 def test_both_architecture_plots_take_their_order_from_the_data():
     # The CSVs list Table 2's order, then the extras; a hand-written list in a template
     # would put the extras (which params can change) in an order of Vega's choosing.
-    from digitcmp.models import ARCHITECTURES
+    from digitcmp.training.models import ARCHITECTURES
 
     for name in ("errorbars", "boxplot"):
         template = (ROOT / ".dvc" / "plots" / f"{name}.json").read_text().lower()

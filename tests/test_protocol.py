@@ -15,9 +15,9 @@ import torch.nn.functional as F
 import yaml
 
 from digitcmp import params as P
-from digitcmp.models import ARCHITECTURES, Output, PairNet
-from digitcmp.registry import build, facts
-from digitcmp.train import TrainSpec, init_model, loss_fn, train
+from digitcmp.training.models import ARCHITECTURES, Output, PairNet
+from digitcmp.training.registry import build, facts
+from digitcmp.training.train import TrainSpec, init_model, loss_fn, train
 from tests.dvcproject import ROOT, TINY
 from tests.protocol_data import hand_pairs, learnable_pools
 

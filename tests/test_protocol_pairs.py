@@ -11,8 +11,8 @@ import numpy as np
 import pytest
 import torch
 
-from digitcmp.data import (Prepared, _pool_28_to_14, draw_all, generate_pair_sets, load_pools, make_pairs,
-                           prepare_arrays)
+from digitcmp.data import _pool_28_to_14, draw_all, generate_pair_sets, load_pools, prepare_arrays
+from digitcmp.training.pairs import Prepared, make_pairs
 from tests.protocol_data import TEST_ID, hand_pairs, id_pools
 
 

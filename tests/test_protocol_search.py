@@ -9,11 +9,12 @@ import pytest
 import torch
 
 from digitcmp import params as P
-from digitcmp.data import Prepared, draw_all, load_prepared
+from digitcmp.data import draw_all, load_prepared
+from digitcmp.training.pairs import Prepared
 from digitcmp.errors import UserError
 from digitcmp.search import best_architecture, curve, grid_points, options, pick_best, retrain, search
-from digitcmp.seeds import derive_seed
-from digitcmp.train import TrainSpec, init_model, train
+from digitcmp.training.seeds import derive_seed
+from digitcmp.training.train import TrainSpec, init_model, train
 from tests.protocol_data import hand_pairs, id_pools, learnable_pools, prepared_dir, tiny_params
 
 ARCH = "shallow_nosharing_aux"

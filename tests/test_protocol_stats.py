@@ -7,10 +7,11 @@ import numpy as np
 import pytest
 from scipy import stats
 
-from digitcmp.models import FAMILIES, VARIANTS
+from digitcmp.training.models import FAMILIES, VARIANTS
 from digitcmp_report import stats as report
 from digitcmp_report.tables import comparisons
-from digitcmp.data import Pools, draw_all, mean_test_overlap
+from digitcmp.data import draw_all, mean_test_overlap
+from digitcmp.training.pairs import Pools
 
 A = [0.81, 0.84, 0.79, 0.86, 0.83, 0.80]
 B = [0.78, 0.80, 0.74, 0.79, 0.81, 0.77, 0.76, 0.70]

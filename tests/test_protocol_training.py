@@ -8,13 +8,13 @@ import numpy as np
 import pytest
 import torch
 
-from digitcmp import augment
+from digitcmp.training import augment
 from digitcmp import data as D
-from digitcmp.registry import build
-from digitcmp.precision import resolve_precision
+from digitcmp.training.registry import build
+from digitcmp.training.precision import resolve_precision
 from digitcmp.search import _spec
-from digitcmp.seeds import derive_seed
-from digitcmp.train import TrainSpec, evaluate, init_model, normalise, train
+from digitcmp.training.seeds import derive_seed
+from digitcmp.training.train import TrainSpec, evaluate, init_model, normalise, train
 from tests.protocol_data import hand_pairs, learnable_pools, tiny_params
 
 

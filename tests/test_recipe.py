@@ -7,14 +7,15 @@ import torch
 import torch.nn.functional as F
 
 from digitcmp import params as P
-from digitcmp import registry
+from digitcmp.training import registry
 from digitcmp.data import load_prepared, prepare_arrays, save_prepared
-from digitcmp.engine import Task, run_task
+from digitcmp.engine import run_task
+from digitcmp.training.task import Task
 from digitcmp.errors import UserError
-from digitcmp.extras.lenet_digits import argmax_leq
-from digitcmp.models import Output
+from digitcmp.training.extras.lenet_digits import argmax_leq
+from digitcmp.training.models import Output
 from digitcmp.search import _spec
-from digitcmp.train import TrainSpec, learning_rate, loss_fn, train
+from digitcmp.training.train import TrainSpec, learning_rate, loss_fn, train
 from tests.dvcproject import ROOT
 
 

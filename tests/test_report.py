@@ -16,9 +16,9 @@ import yaml
 from scipy import stats
 
 from digitcmp.errors import UserError
-from digitcmp.layers import describe_layers
-from digitcmp.models import ARCHITECTURES, FAMILIES
-from digitcmp.registry import build, uses_lambda
+from digitcmp_report.layers import describe_layers
+from digitcmp.training.models import ARCHITECTURES, FAMILIES
+from digitcmp.training.registry import build, uses_lambda
 from digitcmp_report import markdown, stats as st, tables
 from digitcmp_report.build import OUTPUTS, build_report
 from digitcmp_report.labels import label

@@ -1,6 +1,6 @@
 import torch
 
-from digitcmp.train import TrainSpec, init_model, train
+from digitcmp.training.train import TrainSpec, init_model, train
 
 
 def small(pairs, n):

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import torch
 
-from digitcmp.registry import facts
+from digitcmp.training.registry import facts
 
 PRECISIONS = ("auto", "fp32", "bf16")
 

@@ -10,8 +10,8 @@ Each differs from the one before in one lever; params.yaml's entries say which, 
 the validation-only evidence they were chosen on.
 """
 
-from digitcmp.extras.probcmp_conv import REGISTER as PROBCMP
-from digitcmp.models import Entry
+from digitcmp.training.extras.probcmp_conv import REGISTER as PROBCMP
+from digitcmp.training.models import Entry
 
 _network = PROBCMP["probcmp_conv"]
 REGISTER = {name: Entry(_network.build, family=_network.family, options=_network.options)

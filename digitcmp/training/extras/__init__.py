@@ -1,13 +1,13 @@
 """Architectures beyond the study's sixteen, one module each, and the parts they share.
 
 Each module of this package registers its architectures with a module-level `REGISTER`
-(name → `digitcmp.models.Entry`), which `digitcmp.registry` collects: adding an
+(name → `digitcmp.training.models.Entry`), which `digitcmp.training.registry` collects: adding an
 architecture is one module here and its grid under `extras:` in params.yaml.
 
 The extras here return `Output(main, digit1, digit2)` like `models.PairNet`, have digit
 heads (`aux`), so `train.train` uses them unchanged with the loss main + λ·(aux₁ + aux₂),
 and share one branch between the two digits (`SharedNet`). Their options are keyword
-arguments of their builder, each with a default and a rule (`digitcmp.models.Option`).
+arguments of their builder, each with a default and a rule (`digitcmp.training.models.Option`).
 """
 
 import math
@@ -16,7 +16,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from digitcmp.models import Option, Output
+from digitcmp.training.models import Option, Output
 
 ACTIVATIONS = {"relu": nn.ReLU, "leaky_relu": nn.LeakyReLU, "tanh": nn.Tanh, "sigmoid": nn.Sigmoid}
 

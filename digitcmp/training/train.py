@@ -15,18 +15,18 @@ to lr/25e4 (torch's OneCycleLR with its defaults, without its momentum cycling).
 `spec.label_smoothing` smooths the targets of every cross-entropy term.
 
 Augmentation (`spec.augment`, extras only): each training minibatch goes through
-`digitcmp.augment` with a generator seeded from the spec; scored sets never do.
+`digitcmp.training.augment` with a generator seeded from the spec; scored sets never do.
 
 Determinism: initial weights come from torch's RNG seeded with `spec.seed` inside
 `fork_rng` (global state is restored afterwards), batch order from a generator
 seeded from the same seed; same spec and data → bit-identical weights.
 
-Speed: by default (`fast=True`) a training uses `digitcmp.fast`: allocator tuning,
+Speed: by default (`fast=True`) a training uses `digitcmp.training.fast`: allocator tuning,
 channels-last convs with max-pooling before ReLU, and fused Adam. Its results are
 fp32-close to the plain loop's (`fast=False`, the study's loop as written), not
 bitwise equal; each path on its own is bit-deterministic.
 
-Precision (`spec.precision`): "fp32" or "bf16", see digitcmp.precision.
+Precision (`spec.precision`): "fp32" or "bf16", see digitcmp.training.precision.
 
 Divergence: if a batch's loss is NaN or infinite, training stops before that step,
 the run is marked `diverged`, and the accuracy of the last finite weights is reported.
@@ -38,13 +38,13 @@ from dataclasses import dataclass, field
 import torch
 import torch.nn.functional as F
 
-from digitcmp import augment
-from digitcmp.fast import FusedAdam, fast_layout, set_lr, tune_allocator
+from digitcmp.training import augment
 from digitcmp.errors import UserError
-from digitcmp.models import Option
-from digitcmp.precision import autocast
-from digitcmp.registry import build
-from digitcmp.seeds import derive_seed
+from digitcmp.training.fast import FusedAdam, fast_layout, set_lr, tune_allocator
+from digitcmp.training.models import Option
+from digitcmp.training.precision import autocast
+from digitcmp.training.registry import build
+from digitcmp.training.seeds import derive_seed
 
 PairSet = tuple[torch.Tensor, torch.Tensor, torch.Tensor]  # input, target, classes
 
@@ -60,12 +60,12 @@ class TrainSpec:
     epochs: int
     batch_size: int
     seed: int
-    # Options of an extra architecture (digitcmp.registry.options), as sorted (key, value)
+    # Options of an extra architecture (digitcmp.training.registry.options), as sorted (key, value)
     # pairs so the spec stays hashable; the study's sixteen take none.
     options: tuple[tuple[str, object], ...] = ()
-    precision: str = "fp32"  # "fp32" or "bf16" (digitcmp.precision)
+    precision: str = "fp32"  # "fp32" or "bf16" (digitcmp.training.precision)
     standardise: bool = True  # inputs standardised by the training set's mean and std
-    # Augmentation of training minibatches (digitcmp.augment.OPTIONS), sorted (key, value)
+    # Augmentation of training minibatches (digitcmp.training.augment.OPTIONS), sorted (key, value)
     # pairs; empty: none (the study's sixteen).
     augment: tuple[tuple[str, object], ...] = ()
     schedule: str = "constant"  # of the learning rate, see SCHEDULES

@@ -7,14 +7,15 @@ digits, so all learning goes into reading digits, and the main loss trains the b
 too. `hidden`: the branch's fully connected width; `width` (default 16): the convs'
 base channel count (width, width, 2·width, 2·width); `tta` (default 0): test-time
 augmentation, the digit predictions averaged over the image and its 4 or 8 one-pixel
-moves (`digitcmp.extras.SharedNet`).
+moves (`digitcmp.training.extras.SharedNet`).
 """
 
 import torch
 from torch import nn
 
-from digitcmp.extras import ACTIVATIONS, SeededDropout, SharedNet, activation, dropout, flag, positive_int, tta
-from digitcmp.models import Entry
+from digitcmp.training.extras import (ACTIVATIONS, SeededDropout, SharedNet, activation, dropout, flag,
+                                      positive_int, tta)
+from digitcmp.training.models import Entry
 
 
 def log_p_leq(digit1: torch.Tensor, digit2: torch.Tensor) -> torch.Tensor:

@@ -4,8 +4,8 @@ the features and the main head's hidden layer)."""
 
 from torch import nn
 
-from digitcmp.extras import ACTIVATIONS, SeededDropout, SharedNet, activation, dropout, fc_head
-from digitcmp.models import CONV2_FEATURES, Entry, conv2_branch
+from digitcmp.training.extras import ACTIVATIONS, SeededDropout, SharedNet, activation, dropout, fc_head
+from digitcmp.training.models import CONV2_FEATURES, Entry, conv2_branch
 
 
 def build(hidden: int, activation: str, dropout: float) -> SharedNet:

@@ -2,7 +2,7 @@
 
 from torch import nn
 
-from digitcmp.models import PairNet
+from digitcmp.training.models import PairNet
 
 
 def _layer_rows(part: str, module: nn.Module) -> list[tuple[str, str, str, int]]:

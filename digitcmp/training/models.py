@@ -10,7 +10,7 @@ models have two branches (and aux heads) of the same shape with their own weight
 
 This module also holds what every architecture module shares: `Output`, what a model
 returns, and `Entry` / `Option`, how a module registers its architectures with
-`digitcmp.registry` (a module-level `REGISTER` mapping name → Entry).
+`digitcmp.training.registry` (a module-level `REGISTER` mapping name → Entry).
 """
 
 from collections.abc import Callable, Mapping

@@ -9,8 +9,8 @@ Options `activation` and `dropout` as conv2x_sharing_aux's."""
 
 from torch import nn
 
-from digitcmp.extras import ACTIVATIONS, SeededDropout, SharedNet, activation, dropout, fc_head, positive_int
-from digitcmp.models import Entry
+from digitcmp.training.extras import ACTIVATIONS, SeededDropout, SharedNet, activation, dropout, fc_head, positive_int
+from digitcmp.training.models import Entry
 
 
 def _deep_mlp_branch(width: int, depth: int, act: type[nn.Module], p: float) -> nn.Sequential:

@@ -1,7 +1,7 @@
 """Label-preserving augmentation of training pairs (an option of the extras' grids; the
 study used none, so its sixteen never get any).
 
-`digitcmp.train` applies `augment` to each training minibatch only: validation and test
+`digitcmp.training.train` applies `augment` to each training minibatch only: validation and test
 sets are scored, never augmented. Every draw comes from a generator that `train` seeds
 from the spec, so the same spec and data give the same numbers.
 
@@ -24,7 +24,7 @@ from collections.abc import Mapping
 import torch
 import torch.nn.functional as F
 
-from digitcmp.models import Option
+from digitcmp.training.models import Option
 
 
 def _number(v) -> bool:

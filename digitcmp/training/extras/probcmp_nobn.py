@@ -6,8 +6,8 @@ batch norm bought.
 
 from torch import nn
 
-from digitcmp.extras.probcmp_conv import REGISTER as PROBCMP
-from digitcmp.models import Entry
+from digitcmp.training.extras.probcmp_conv import REGISTER as PROBCMP
+from digitcmp.training.models import Entry
 
 _network = PROBCMP["probcmp_conv"]
 

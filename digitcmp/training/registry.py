@@ -1,5 +1,5 @@
-"""Every architecture by name: the study's sixteen (`digitcmp.models`) and the extras
-(one module each in `digitcmp.extras`, found by listing that package).
+"""Every architecture by name: the study's sixteen (`digitcmp.training.models`) and the extras
+(one module each in `digitcmp.training.extras`, found by listing that package).
 
 Each module registers its architectures in a module-level `REGISTER` (name → Entry:
 builder, family, options). What an architecture is beyond that, whether one branch
@@ -16,9 +16,9 @@ from pathlib import Path
 import torch
 from torch import nn
 
-from digitcmp import extras, models
+from digitcmp.training import extras, models
 from digitcmp.errors import UserError
-from digitcmp.models import Entry, Option
+from digitcmp.training.models import Entry, Option
 
 
 def _collect() -> tuple[dict[str, Entry], dict[str, Path]]:
@@ -44,7 +44,7 @@ class Facts:
     family: str
     sharing: bool  # one branch (and digit head) serves both digits
     aux: bool  # digit heads, so the loss main + λ·(aux₁ + aux₂) applies
-    convolutional: bool  # has a Conv2d (where bf16 can pay off, see digitcmp.precision)
+    convolutional: bool  # has a Conv2d (where bf16 can pay off, see digitcmp.training.precision)
 
 
 def entry(name: str) -> Entry:
@@ -73,7 +73,7 @@ def check_options(name: str, given: dict) -> dict:
 
 def build(name: str, hidden: int, **given) -> nn.Module:
     """The architecture `name` with `hidden` units and options `given`; weights from torch's
-    global RNG (callers seed it, see `digitcmp.train`)."""
+    global RNG (callers seed it, see `digitcmp.training.train`)."""
     if not isinstance(hidden, int) or isinstance(hidden, bool) or hidden < 1:
         raise UserError(f"hidden: {hidden!r} is not allowed; allowed: an integer >= 1")
     found = entry(name)

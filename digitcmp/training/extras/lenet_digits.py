@@ -17,8 +17,8 @@ entries differ in the train pairs the retrainings fit (`fit_pairs`: the publishe
 import torch
 from torch import nn
 
-from digitcmp.extras import SharedNet
-from digitcmp.models import BRANCHES, Entry
+from digitcmp.training.extras import SharedNet
+from digitcmp.training.models import BRANCHES, Entry
 
 
 def argmax_leq(digit1: torch.Tensor, digit2: torch.Tensor) -> torch.Tensor:
