@@ -147,7 +147,7 @@ def _like(default: Any, value: Any) -> Any:
 
 
 # How an extra trains, where it differs from the study (digitcmp.search.RECIPE): its own
-# batch size, the options of digitcmp.train, and the train pairs its retrainings fit
+# batch size, the options of digitcmp.training.train, and the train pairs its retrainings fit
 # (at most data.n_pairs, checked in `validate`).
 RECIPE = {
     "batch_size": Option(None, integer(1), "an integer >= 1"),

@@ -42,7 +42,7 @@ def augmentation(point: dict) -> dict:
 
 
 # Keys of an extra's grid that say how it trains (`digitcmp.params` checks them):
-# `batch_size` in place of train.batch_size, the options of `digitcmp.train.OPTIONS`, and
+# `batch_size` in place of train.batch_size, the options of `digitcmp.training.train.OPTIONS`, and
 # `fit_pairs`: each retraining fits the first fit_pairs of its N train pairs and leaves the
 # rest unused (a published recipe's split; the grid search's split stays train.val_fraction's).
 RECIPE = ("batch_size", *training.OPTIONS, "fit_pairs")

@@ -5,7 +5,7 @@
 
 Trial NAME trains ARCH's winner (default probcmp_augment, read from its runs JSON) with
 each KEY=VALUE (a YAML value) replacing one of its grid keys (lr, hidden, lambda, an
-option of the architecture, of `digitcmp.augment` or of the recipe, `digitcmp.search.RECIPE`),
+option of the architecture, of `digitcmp.training.augment` or of the recipe, `digitcmp.search.RECIPE`),
 once on each of the retraining draws `--draws`: fit on the first 700 of the draw's
 1,000 train pairs, scored on the other 300. No test pair is ever read, so choosing a
 grid from these numbers leaves the retrainings' test accuracies unbiased. Each
