@@ -37,7 +37,7 @@ from digitcmp.files import read_json, read_output, write_json
 from digitcmp.search import RECIPE, _spec
 from digitcmp.training.seeds import derive_seed
 from digitcmp.stage import results_path, run_stage, stage_of
-from digitcmp.training.train import evaluate, train
+from digitcmp.training.train import evaluate, normalise, train
 from scripts.conditions import override
 
 OUT = "experiments/trials.json"
@@ -64,7 +64,7 @@ def trial(arch: str, point: dict, params: dict, draws: list[int], log) -> dict:
         result, model = train(spec, fit, {"val": val})
         row = {"draw": k, "val_acc": result.acc["val"], "val_digit_acc": result.digit_acc["val"]}
         if "tta" in registry.options(arch) and not point.get("tta"):
-            _, val_n, _ = _normalised(fit, val)
+            val_n = _normalised(fit, val)
             for shifts in (4, 8):
                 model.shifts = TTA_SHIFTS[shifts]
                 acc, digit = evaluate(model, val_n)
@@ -76,11 +76,8 @@ def trial(arch: str, point: dict, params: dict, draws: list[int], log) -> dict:
 
 
 def _normalised(fit, val):
-    """The validation pairs as `train.train` scores them (standardised by the fit pairs)."""
-    from digitcmp.training.train import normalise
-
-    fit_n, others, _ = normalise(fit, {"val": val})
-    return fit_n, others["val"], None
+    """The validation pairs as `train` scores them (standardised by the fit pairs' mean and std)."""
+    return normalise(fit, {"val": val})[1]["val"]
 
 
 def main(argv: list[str]) -> None:

@@ -2,6 +2,11 @@
 smoothing, the train pairs its retrainings fit, test-time augmentation, and the
 digits-only public recipe (lenet_digits) built on them."""
 
+import os
+import shutil
+import subprocess
+import sys
+
 import pytest
 import torch
 import torch.nn.functional as F
@@ -170,3 +175,26 @@ def test_the_trials_section_shows_what_each_trial_changed_and_its_validation_mea
     assert rows == ["| base | none | 0.9800 | 0.9700 | — | — | — |",
                     "| wide | width 32 | 0.9900 | 0.9800 | 0.9950 | — | — |"]
     assert "first look" not in text and trials_markdown(None, runs) == ""
+
+
+@pytest.mark.parametrize("args,message", [
+    (["t", "--base", "conv2_sharing_aux"], "error: --base: 'conv2_sharing_aux' is not allowed; allowed: "),
+    (["t", "--draws", "0,1"], "error: --draws: '0,1' is not allowed; allowed: retraining draws 1 to 30"),
+])
+def test_trials_refuse_a_base_or_draws_beyond_the_protocol_in_one_line(tmp_path, args, message):
+    shutil.copy(ROOT / "params.yaml", tmp_path / "params.yaml")
+    proc = subprocess.run([sys.executable, "-m", "scripts.trials", *args], cwd=tmp_path, capture_output=True,
+                          text=True, env={**os.environ, "PYTHONPATH": str(ROOT)})
+    assert proc.returncode == 2 and len(proc.stderr.strip().splitlines()) == 1
+    assert proc.stderr.startswith(message)
+
+
+def test_train_time_keeps_the_entries_measured_like_these(tmp_path):
+    from bench.train_time import _kept
+
+    host = {"cpu": "X", "threads": 1, "torch": "2", "repeat": 3}
+    path = tmp_path / "t.json"
+    path.write_text('{"cpu": "X", "threads": 1, "torch": "2", "repeat": 3, "seconds": {"a": 1.5}}')
+    assert _kept(str(path), host) == {"a": 1.5}
+    assert _kept(str(path), {**host, "repeat": 1}) == {}
+    assert _kept(str(tmp_path / "missing.json"), host) == {}
