@@ -12,7 +12,7 @@ from digitcmp_report.layers import describe_layers
 from digitcmp.training.registry import build
 from digitcmp_report.labels import FAMILY_LABELS, label, plural
 from digitcmp_report.stats import ALPHA
-from digitcmp_report.tables import PUBLISHED, best_arch, value
+from digitcmp_report.tables import best_arch, published_note, value
 
 
 def _acc(mean: float, std: float) -> str:
@@ -101,11 +101,6 @@ def questions_markdown(qs: pd.DataFrame, parameters: Mapping[str, int] | None = 
              _p(t["p_paired"]), _num_cell(t["g"], "+.2f")] for _, t in qs.iterrows()]
     parts = [_table(["Question", "Δ = a − b", "Δ mean", "95% CI of Δ", "t", "p (Welch)", "p (paired)",
                      "Hedges' g"], rows, align="llrrrrrr")]
-    published = [f"{name}: {m:.4f} ± {sd:.4f} over {n} runs ({source})"
-                 for name, (m, sd, n, source) in PUBLISHED.items() if name in set(qs["b"])] if len(qs) else []
-    if published:
-        parts += ["", f"Published results, tested by Welch's test from their mean, std and run count (no paired "
-                      f"test: other draws): {'; '.join(published)}."]
     by = {t["test"]: t for _, t in qs.iterrows()}
     if "convolution" in by and "depth_mlp" in by:
         conv, depth = by["convolution"], by["depth_mlp"]
@@ -281,7 +276,7 @@ def results_markdown(table: pd.DataFrame, tests: pd.DataFrame, protocol: Protoco
         parts += ["## Beyond the study: its open questions", "",
                   "The extra architectures against the study's, same protocol, same data draws "
                   "(Δ = a − b; Welch's t-test, paired t-test over the shared draws, Hedges' g):", "",
-                  questions_markdown(qs, _parameters(table, extras)), ""]
+                  questions_markdown(qs, _parameters(table, extras)) + published_note(qs), ""]
     parts += [cost] if cost else []
     parts += [
         f"## The best model: {label(best)} (the study's Table 3)",

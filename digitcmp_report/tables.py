@@ -154,6 +154,14 @@ def questions(runs: Mapping[str, dict]) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
+def published_note(qs: pd.DataFrame) -> str:
+    """The published results `qs` compares with, as a paragraph (empty if none)."""
+    found = [f"{name}: {m:.4f} ± {sd:.4f} over {n} runs ({source})"
+             for name, (m, sd, n, source) in PUBLISHED.items() if len(qs) and name in set(qs["b"])]
+    return ("\n\nPublished results, tested by Welch's test from their mean, std and run count (no paired test: "
+            f"other draws): {'; '.join(found)}.") if found else ""
+
+
 def _num(value: Any) -> Any:
     """JSON-safe: NaN/inf → None, numpy scalars → Python numbers."""
     if value is None:
