@@ -198,3 +198,13 @@ def test_train_time_keeps_the_entries_measured_like_these(tmp_path):
     assert _kept(str(path), host) == {"a": 1.5}
     assert _kept(str(path), {**host, "repeat": 1}) == {}
     assert _kept(str(tmp_path / "missing.json"), host) == {}
+
+
+def test_the_public_recipe_is_tested_against_its_published_mean_by_welch_alone():
+    from digitcmp_report.tables import published_note, questions
+
+    qs = questions({"lenet_digits_800": {"test_acc": [0.97, 0.98, 0.99]}})
+    (row,) = qs.to_dict("records")
+    assert row["test"] == "lenet_pools" and row["diff"] == pytest.approx(0.98 - 0.9826)
+    assert row["p_paired"] != row["p_paired"]  # NaN: the published runs saw other draws
+    assert "0.9826 ± 0.0034 over 10 runs" in published_note(qs)
