@@ -7,7 +7,10 @@ params.yaml. Each is trained with its winner (its runs JSON) on retraining draw 
 data/prepared, on one thread, the fast path, its precision, without the training
 cache, R times (default 3): the median wall seconds. → experiments/train_time.json
 (with the CPU it ran on), which the report prints beside the accuracy and the
-parameter count. Run it on a quiet machine: other jobs on the same cores slow it.
+parameter count. ARCHs named: only they are measured, and the file's other entries
+are kept where it was measured on the same CPU, torch and repeat count (else it starts
+afresh), so one new architecture costs its own trainings only. Run it on a quiet
+machine: other jobs on the same cores slow it.
 """
 
 import argparse
@@ -55,6 +58,16 @@ def seconds(arch: str, params: dict, fingerprint: str, repeat: int) -> float:
     return statistics.median(times)
 
 
+def _kept(path: str, host: dict) -> dict[str, float]:
+    """The seconds already in `path`, where they were measured like these (`host`)."""
+    try:
+        before = read_json(path)
+    except (OSError, ValueError):
+        return {}
+    same = isinstance(before, dict) and all(before.get(k) == v for k, v in host.items())
+    return dict(before.get("seconds", {})) if same and isinstance(before.get("seconds"), dict) else {}
+
+
 def main(argv: list[str]) -> None:
     parser = argparse.ArgumentParser(prog="python -m bench.train_time", description=__doc__.split("\n")[0])
     parser.add_argument("archs", nargs="*", metavar="ARCH")
@@ -69,12 +82,14 @@ def main(argv: list[str]) -> None:
     if args.repeat < 1:
         raise UserError(f"--repeat: {args.repeat} is not allowed; allowed: 1 or more")
     fingerprint = load_prepared(DATA).fingerprint
-    found = {}
+    host = {"cpu": cpu_name(), "threads": 1, "torch": torch.__version__, "repeat": args.repeat}
+    found = _kept(args.out, host) if args.archs else {}
     for arch in archs:
         found[arch] = round(seconds(arch, params, fingerprint, args.repeat), 2)
         print(f"{arch}: {found[arch]:.2f} s per training", file=sys.stderr)
-    write_json(args.out, {"command": " ".join(["python -m bench.train_time", *argv]), "cpu": cpu_name(),
-                          "threads": 1, "torch": torch.__version__, "repeat": args.repeat, "seconds": found})
+    command = ["python -m bench.train_time", *(a for a in argv if a not in archs)] if args.archs else \
+        ["python -m bench.train_time", *argv]
+    write_json(args.out, {"command": " ".join(command), **host, "seconds": dict(sorted(found.items()))})
     print(f"wrote {args.out}", file=sys.stderr)
 
 

@@ -105,13 +105,18 @@ def check_training(arch: str, points: list[dict], params: dict) -> None:
         if 16 * point["hidden"] > have:  # its weights alone: no need to count further
             need = 16 * point["hidden"]
         else:
-            need = training_bytes(arch, point["hidden"], options, min(train["batch_size"], n), n)
+            batch = min(point.get("batch_size", train["batch_size"]), n)
+            need = training_bytes(arch, point["hidden"], options, batch, n)
         if need * at_once > have:
             what = point["hidden"] if key == "hidden" else ", ".join(f"{k} {v}" for k, v in point.items())
             raise UserError(f"{key}: {what} needs about {_gib(need)} per {arch} training ({at_once} at once); "
                             f"allowed: a grid whose trainings fit in this machine's {_gib(have)}")
-    batches = lambda m: math.ceil(m / min(train["batch_size"], m))  # noqa: E731
-    steps = train["epochs"] * (len(points) * batches(n_fit) + train["repeats"] * batches(n))
+    steps = 0
+    for point in points:  # an extra's grid may set its own batch size
+        size = point.get("batch_size", train["batch_size"])
+        steps += train["epochs"] * math.ceil(n_fit / min(size, n_fit))
+    winner = min(point.get("batch_size", train["batch_size"]) for point in points)  # the most steps a winner takes
+    steps += train["repeats"] * train["epochs"] * math.ceil(n / min(winner, n))
     check_steps(arch, steps, f"{len(points)} grid points and {train['repeats']} retrainings "
                               f"of {train['epochs']} epochs")
 

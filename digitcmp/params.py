@@ -21,6 +21,8 @@ from ruamel.yaml import YAML
 from ruamel.yaml.error import YAMLError
 
 from digitcmp.training import augment, registry
+from digitcmp.training.models import Option
+from digitcmp.training.train import OPTIONS as TRAINING
 from digitcmp.data import SOURCES, check_n_pairs
 from digitcmp.errors import UserError
 from digitcmp.files import read_regular, unreadable
@@ -151,11 +153,21 @@ def _like(default: Any, value: Any) -> Any:
     return float(value) if isinstance(default, float) and _is_num(value) else value
 
 
+# How an extra trains, where it differs from the study (digitcmp.search.RECIPE): its own
+# batch size, the options of digitcmp.training.train, and the train pairs its retrainings fit
+# (at most data.n_pairs, checked in `validate`).
+RECIPE = {
+    "batch_size": Option(None, integer(1), "an integer >= 1"),
+    **TRAINING,
+    "fit_pairs": Option(None, integer(1), "an integer from 1 to data.n_pairs"),
+}
+
+
 def _validate_extras(raw: Any) -> dict[str, dict[str, list]]:
     """`extras:` maps each extra architecture to its grid: the axes lr, hidden, lambda
     (rules as above; lambda only where it applies), any of its options
-    (digitcmp.training.registry.options) and of the training pairs' augmentation
-    (digitcmp.training.augment.OPTIONS), each a list or a single value."""
+    (digitcmp.training.registry.options), of the training pairs' augmentation
+    (digitcmp.training.augment.OPTIONS) and of how it trains (RECIPE), each a list or a single value."""
     if raw is None:
         return {}
     if not isinstance(raw, dict):
@@ -168,7 +180,7 @@ def _validate_extras(raw: Any) -> dict[str, dict[str, list]]:
         if not isinstance(axes, dict):
             raise UserError(f"{prefix.rstrip('.')}: {axes!r} is not allowed; allowed: a mapping of grid axes")
         grid_axes = ("lr", "hidden", "lambda") if registry.uses_lambda(name) else ("lr", "hidden")
-        options = {**registry.options(name), **augment.OPTIONS}
+        options = {**registry.options(name), **augment.OPTIONS, **RECIPE}
         known = [*grid_axes, *options]
         for key in axes:
             if key not in known:
@@ -197,6 +209,11 @@ def validate(raw: Any) -> dict[str, Any]:
     params["extras"] = extra_grids
     data = params["data"]
     check_n_pairs(data["n_pairs"], data["source"], params["train"]["val_fraction"])
+    for name, grid in extra_grids.items():
+        too_many = [v for v in grid.get("fit_pairs", []) if v > data["n_pairs"]]
+        if too_many:
+            raise UserError(f"extras.{name}.fit_pairs: {too_many[0]!r} is not allowed; allowed: an integer from 1 "
+                            f"to data.n_pairs ({data['n_pairs']})")
     return params
 
 

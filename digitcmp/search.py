@@ -15,7 +15,7 @@ import statistics
 from pathlib import Path
 from typing import Any
 
-from digitcmp.training import augment, registry
+from digitcmp.training import augment, registry, train as training
 from digitcmp.engine import run_trainings
 from digitcmp.training.precision import resolve_precision
 from digitcmp.training.seeds import derive_seed
@@ -41,14 +41,27 @@ def augmentation(point: dict) -> dict:
     return {k: point[k] for k in augment.OPTIONS if k in point}
 
 
+# Keys of an extra's grid that say how it trains (`digitcmp.params` checks them):
+# `batch_size` in place of train.batch_size, the options of `digitcmp.training.train.OPTIONS`, and
+# `fit_pairs`: each retraining fits the first fit_pairs of its N train pairs and leaves the
+# rest unused (a published recipe's split; the grid search's split stays train.val_fraction's).
+RECIPE = ("batch_size", *training.OPTIONS, "fit_pairs")
+
+
+def recipe(point: dict) -> dict:
+    """The training keys set in a grid point (extra architectures only)."""
+    return {k: point[k] for k in RECIPE if k in point}
+
+
 def _spec(arch: str, point: dict, params: dict, seed: int, epochs: int | None = None) -> TrainSpec:
     train = params["train"]
     return TrainSpec(arch=arch, hidden=point["hidden"], lr=point["lr"], lam=point["lambda"] or 0.0,
-                     epochs=epochs or train["epochs"], batch_size=train["batch_size"], seed=seed,
-                     options=tuple(sorted(options(arch, point).items())),
+                     epochs=epochs or train["epochs"], batch_size=point.get("batch_size", train["batch_size"]),
+                     seed=seed, options=tuple(sorted(options(arch, point).items())),
                      precision=resolve_precision(train["precision"], arch, train["device"]),
                      standardise=train["standardise"],
-                     augment=tuple(sorted(augmentation(point).items())))
+                     augment=tuple(sorted(augmentation(point).items())),
+                     **{k: point[k] for k in training.OPTIONS if k in point})
 
 
 def _run(tasks: list[Task], params: dict, data_dir: str | Path, desc: str) -> list[dict]:
@@ -83,18 +96,18 @@ def search(arch: str, params: dict, data_dir: str | Path = "data/prepared", draw
     return {"arch": arch, "precision": tasks[0].spec.precision, "grid": rows, "hosts": hosts_of(results),
             "n_diverged": sum(r["diverged"] for r in rows),
             "best": {k: best[k] for k in ("lr", "hidden", "lambda", "val_acc", *options(arch, best),
-                                          *augmentation(best))}}
+                                          *augmentation(best), *recipe(best))}}
 
 
 def retrain(arch: str, best: dict, params: dict, data_dir: str | Path = "data/prepared") -> dict:
     """The winner retrained `repeats` times, each on a fresh draw with fresh weights → metrics/runs JSON."""
     seed, repeats = params["data"]["seed"], params["train"]["repeats"]
-    tasks = [Task(_spec(arch, best, params, derive_seed(seed, "retrain", arch, k)), draw=k)
-             for k in range(1, repeats + 1)]
+    tasks = [Task(_spec(arch, best, params, derive_seed(seed, "retrain", arch, k)), draw=k,
+                  fit_pairs=best.get("fit_pairs")) for k in range(1, repeats + 1)]
     results = _run(tasks, params, data_dir, f"retrain {arch}")
     test_acc = [r["acc"]["test"] for r in results]
     out = {"arch": arch, "lr": best["lr"], "hidden": best["hidden"], "lambda": best["lambda"],
-           **options(arch, best), **augmentation(best), "precision": tasks[0].spec.precision,
+           **options(arch, best), **augmentation(best), **recipe(best), "precision": tasks[0].spec.precision,
            "standardise": tasks[0].spec.standardise, "hosts": hosts_of(results),
            "test_acc": test_acc, "train_acc": [r["acc"]["train"] for r in results],
            "n_diverged": sum(r["diverged"] for r in results),

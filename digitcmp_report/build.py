@@ -12,6 +12,7 @@ from digitcmp.training.models import ARCHITECTURES
 from digitcmp_report.figures import fig_accuracy, fig_boxplot, fig_curve, fig_pairs, png_bytes, read_curve
 from digitcmp_report.markdown import Protocol, results_markdown
 from digitcmp_report.cost import cost_markdown
+from digitcmp_report.trials import trials_markdown
 from digitcmp_report.gap import compatible, gap_markdown, gap_table
 from digitcmp.training.pairs import split_sizes
 from digitcmp_report.budget import aux_at_equal_budget, budget_csv, budget_markdown, curves
@@ -57,13 +58,15 @@ def build_report(runs: Mapping[str, dict], searches: Mapping[str, dict], protoco
                  extras: Sequence[str] = (), archs: Sequence[str] = ARCHITECTURES,
                  conditions: Mapping[str, Any] | None = None, params: Mapping[str, Any] | None = None,
                  timing: Mapping[str, Any] | None = None, reproduced: Sequence[dict] = (),
-                 robustness: Mapping[str, Any] | None = None) -> dict[str, bytes]:
+                 robustness: Mapping[str, Any] | None = None,
+                 trials: Mapping[str, Any] | None = None) -> dict[str, bytes]:
     """Every output of the report (path relative to the project root → bytes), from the
     runs and searches of the study's `archs` plus `extras` (rows below Table 2) and, for
     the gap to the study's Table 2, the sixteen under the study's `conditions` (made with
     `params`' data draws, or the section says why not) and, for what the best models cost,
     the seconds per training of `bench.train_time` (`timing`); the hosts that ran
-    `scripts.reproduce` (`reproduced`) and the winners on further splits (`robustness`)."""
+    `scripts.reproduce` (`reproduced`), the winners on further splits (`robustness`) and
+    the validation-only trials the tuned network was chosen on (`trials`, `scripts.trials`)."""
     table = table2(runs, searches, archs)
     extra = table2(runs, searches, extras) if extras else None
     tests = comparisons(runs)
@@ -74,7 +77,8 @@ def build_report(runs: Mapping[str, dict], searches: Mapping[str, dict], protoco
     why_not = "no experiments/study_conditions.json" if conditions is None else \
         (compatible(conditions, params) if params is not None else None)
     gap = gap_markdown(None if why_not else gap_table(runs, conditions, study_table2(), archs), conditions, why_not)
-    text = results_markdown(table, tests, protocol, extra, curve_meta, qs, gap, cost_markdown(everything, timing))
+    text = results_markdown(table, tests, protocol, extra, curve_meta, qs, gap,
+                            cost_markdown(everything, timing) + trials_markdown(trials, runs))
     study_archs = [a for a in archs if a in searches]
     corrected = corrected_tests(tests, runs, protocol.test_overlap or 0.0)
     budget = aux_at_equal_budget(searches)

@@ -28,11 +28,17 @@ MNIST_COMMAND = ("python -m scripts.conditions data.source=mnist data.download=t
 
 
 def welch_from_stats(m1: float, s1: float, n1: int, m2: float, s2: float, n2: int) -> dict[str, float]:
-    """Welch's test and Hedges' g from two means, sample stds and run counts."""
+    """Welch's test (t, df, p, the difference and its 95% CI) and Hedges' g from two means,
+    sample stds and run counts: what `stats.welch` gives from the runs themselves."""
     res = stats.ttest_ind_from_stats(m1, s1, n1, m2, s2, n2, equal_var=False)
+    v1, v2 = s1**2 / n1, s2**2 / n2
+    se = math.sqrt(v1 + v2)
+    df = (v1 + v2) ** 2 / (v1**2 / (n1 - 1) + v2**2 / (n2 - 1)) if se else math.nan
+    half = float(stats.t.ppf(0.975, df)) * se if se else math.nan
     pooled = math.sqrt(((n1 - 1) * s1**2 + (n2 - 1) * s2**2) / (n1 + n2 - 2))
     g = (m1 - m2) / pooled * (1 - 3 / (4 * (n1 + n2) - 9)) if pooled else math.nan
-    return {"diff": m1 - m2, "p": float(res.pvalue), "g": g}
+    return {"diff": m1 - m2, "t": float(res.statistic), "df": df, "p": float(res.pvalue),
+            "ci_low": m1 - m2 - half, "ci_high": m1 - m2 + half, "g": g}
 
 
 def compatible(conditions: Mapping, params: Mapping) -> str | None:

@@ -12,7 +12,7 @@ from digitcmp_report.layers import describe_layers
 from digitcmp.training.registry import build
 from digitcmp_report.labels import FAMILY_LABELS, label, plural
 from digitcmp_report.stats import ALPHA
-from digitcmp_report.tables import best_arch, value
+from digitcmp_report.tables import best_arch, published_note, value
 
 
 def _acc(mean: float, std: float) -> str:
@@ -276,7 +276,7 @@ def results_markdown(table: pd.DataFrame, tests: pd.DataFrame, protocol: Protoco
         parts += ["## Beyond the study: its open questions", "",
                   "The extra architectures against the study's, same protocol, same data draws "
                   "(Δ = a − b; Welch's t-test, paired t-test over the shared draws, Hedges' g):", "",
-                  questions_markdown(qs, _parameters(table, extras)), ""]
+                  questions_markdown(qs, _parameters(table, extras)) + published_note(qs), ""]
     parts += [cost] if cost else []
     parts += [
         f"## The best model: {label(best)} (the study's Table 3)",

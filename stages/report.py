@@ -11,7 +11,8 @@ of the grid search's draw; and how much the retrainings' test sets overlap) and,
 is there, experiments/study_conditions.json (the sixteen under the study's conditions,
 `python -m scripts.conditions`) and experiments/train_time.json (seconds per training,
 `python -m bench.train_time`), experiments/reproduce/*.json (`python -m scripts.reproduce`,
-one per host kind) and experiments/winner_robustness.json (`python -m scripts.robustness`).
+one per host kind), experiments/winner_robustness.json (`python -m scripts.robustness`)
+and experiments/trials.json (the validation-only trials, `python -m scripts.trials`).
 """
 
 from pathlib import Path
@@ -29,6 +30,7 @@ from digitcmp_report.gap import CONDITIONS_FILE
 from digitcmp_report.markdown import Protocol
 from digitcmp_report.reproduction import read_all
 from digitcmp_report.tables import grid_axes
+from digitcmp_report.trials import TRIALS_COMMAND, TRIALS_FILE
 
 N_EXAMPLE_PAIRS = 16
 ROBUSTNESS = "experiments/winner_robustness.json"  # python -m scripts.robustness
@@ -67,11 +69,13 @@ def main(argv: list[str]) -> None:
                         test_pool=len(prepared.pools.test_labels))
     conditions = read_json(CONDITIONS_FILE) if Path(CONDITIONS_FILE).is_file() else None
     timing = read_output(TIME_FILE, TIME_KEYS, TIME_COMMAND) if Path(TIME_FILE).is_file() else None
+    trials = read_output(TRIALS_FILE, {}, TRIALS_COMMAND) if Path(TRIALS_FILE).is_file() else None
     curve = read_output("metrics/curve.json", {"arch": str}, "dvc repro curve")
     outputs = build_report(runs, searches, protocol, curve_text, curve,
                            example_pairs(prepared), extras=extras, conditions=conditions, params=params,
                            timing=timing, reproduced=read_all(),
-                           robustness=read_json(ROBUSTNESS) if Path(ROBUSTNESS).is_file() else None)
+                           robustness=read_json(ROBUSTNESS) if Path(ROBUSTNESS).is_file() else None,
+                           trials=trials)
     write_all(outputs)
     for stale in set(Path(ACCURACY_DIR).glob("*.json")) - {Path(p) for p in outputs}:
         stale.unlink()  # an architecture no longer in params.yaml (DVC removes them itself)

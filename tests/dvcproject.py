@@ -27,6 +27,7 @@ TINY = {
         "deepmlp_sharing_aux": {"lr": 1.0e-3, "hidden": 8, "lambda": 0.5, "depth": 2, "width": 16},
         "probcmp_augment": {"lr": 1.0e-3, "hidden": 8, "lambda": 0.5, "width": 4, "rotate": 10, "shift": 1.0,
                             "scale": 0.1, "elastic": 0.1, "swap": True},
+        "lenet_digits_800": {"lr": 1.0e-3, "hidden": 8, "lambda": 0.5, "batch_size": 8, "fit_pairs": 40},
     },
 }
 

@@ -16,6 +16,7 @@ from digitcmp.training.fast import fast_layout
 from digitcmp.training.models import ARCHITECTURES, Entry, Option
 from digitcmp.training.registry import EXTRAS, build
 from digitcmp.training.train import TrainSpec, train
+from digitcmp.search import RECIPE
 
 pytestmark = pytest.mark.fast  # the fast lane: `make test-fast`
 
@@ -143,7 +144,7 @@ def test_params_extras_grids_build():
     grids = P.load(ROOT / "params.yaml")["extras"]
     assert set(grids) == set(EXTRAS)
     for name, grid in grids.items():
-        axes = {k: v for k, v in grid.items() if k not in ("lr", "hidden", "lambda", *augment.OPTIONS)}
+        axes = {k: v for k, v in grid.items() if k not in ("lr", "hidden", "lambda", *augment.OPTIONS, *RECIPE)}
         for hidden in grid["hidden"]:
             for values in itertools.product(*axes.values()):
                 build(name, hidden, **dict(zip(axes, values)))

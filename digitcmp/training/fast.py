@@ -81,3 +81,12 @@ class FusedAdam:
             pick(self.exp_avg_sqs), [], steps, lr=self.lr, beta1=0.9, beta2=0.999,
             weight_decay=0.0, eps=1e-8, amsgrad=False, maximize=False,
         )
+
+
+def set_lr(optimizer, lr: float) -> None:
+    """The learning rate of the next steps, for FusedAdam and torch.optim's optimizers alike."""
+    if isinstance(optimizer, FusedAdam):
+        optimizer.lr = lr
+    else:
+        for group in optimizer.param_groups:
+            group["lr"] = lr

@@ -15,6 +15,7 @@ class Task:
     draw: int  # 0: the grid search's draw; k ≥ 1: retraining k's
     val_fraction: float | None = None  # set: the draw's train pairs split fit/validation; None: train/test
     track_epochs: bool = False
+    fit_pairs: int | None = None  # draws k ≥ 1: fit the first fit_pairs train pairs only (None: all N)
 
     def sets(self, prepared: Prepared):
         """(the pairs to fit, {name: the pairs it is scored on besides them})."""
@@ -22,6 +23,8 @@ class Task:
             fit, val = prepared.search_sets(self.val_fraction, self.draw)
             return fit, {"val": val}
         fit, test = prepared.retrain_sets(self.draw)
+        if self.fit_pairs is not None:
+            fit = tuple(t[:self.fit_pairs] for t in fit)
         return fit, {"test": test}
 
     def set_sizes(self, prepared: Prepared) -> dict[str, int]:
@@ -29,7 +32,8 @@ class Task:
         if self.val_fraction is not None:
             fit, val = prepared.search_sets(self.val_fraction, self.draw)
             return {"train": len(fit[0]), "val": len(val[0])}
-        return {"train": prepared.n_pairs, "test": prepared.n_pairs}
+        n = prepared.n_pairs
+        return {"train": min(n, self.fit_pairs or n), "test": n}
 
 
 def train_task(task: Task, prepared: Prepared, device: str) -> TrainResult:

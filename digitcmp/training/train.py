@@ -9,6 +9,11 @@ are standardised with the mean and std of the training input (one scalar each), 
 course's usual choice; evaluation sets use the same numbers. Off, the network reads the
 raw 0-255 pixels, as the study's text implies (it mentions no normalising).
 
+Learning rate (`spec.schedule`): "constant" (the study's), or "onecycle": per step, a
+cosine rise from lr/25 to `spec.lr` over the first 25% of the steps, then a cosine fall
+to lr/25e4 (torch's OneCycleLR with its defaults, without its momentum cycling).
+`spec.label_smoothing` smooths the targets of every cross-entropy term.
+
 Augmentation (`spec.augment`, extras only): each training minibatch goes through
 `digitcmp.training.augment` with a generator seeded from the spec; scored sets never do.
 
@@ -34,7 +39,9 @@ import torch
 import torch.nn.functional as F
 
 from digitcmp.training import augment
-from digitcmp.training.fast import FusedAdam, fast_layout, tune_allocator
+from digitcmp.errors import UserError
+from digitcmp.training.fast import FusedAdam, fast_layout, set_lr, tune_allocator
+from digitcmp.training.models import Option
 from digitcmp.training.precision import autocast
 from digitcmp.training.registry import build
 from digitcmp.training.seeds import derive_seed
@@ -61,6 +68,31 @@ class TrainSpec:
     # Augmentation of training minibatches (digitcmp.training.augment.OPTIONS), sorted (key, value)
     # pairs; empty: none (the study's sixteen).
     augment: tuple[tuple[str, object], ...] = ()
+    schedule: str = "constant"  # of the learning rate, see SCHEDULES
+    label_smoothing: float = 0.0
+
+
+SCHEDULES = ("constant", "onecycle")
+# The options above that an extra's grid may set (`extras.<name>.<option>` in params.yaml);
+# the study's sixteen keep the defaults.
+OPTIONS = {
+    "schedule": Option("constant", lambda v: isinstance(v, str) and v in SCHEDULES, ", ".join(SCHEDULES)),
+    "label_smoothing": Option(0.0, lambda v: isinstance(v, (int, float)) and not isinstance(v, bool)
+                              and 0 <= v <= 0.5, "a number from 0 to 0.5"),
+}
+_WARMUP, _START, _END = 0.25, 25.0, 25e4  # one-cycle: share of rising steps, lr / start and lr / end lr
+
+
+def learning_rate(spec: TrainSpec, step: int, steps: int) -> float:
+    """The learning rate of step `step` (0-based) of `steps`."""
+    if spec.schedule == "constant":
+        return spec.lr
+    rise = max(1, round(_WARMUP * steps))
+    low, high, end = spec.lr / _START, spec.lr, spec.lr / _END
+    if step < rise:
+        return low + (high - low) * (1 - math.cos(math.pi * step / rise)) / 2
+    fall = max(1, steps - 1 - rise)
+    return end + (high - end) * (1 + math.cos(math.pi * min(1.0, (step - rise) / fall))) / 2
 
 
 @dataclass
@@ -90,13 +122,15 @@ def evaluate(model: torch.nn.Module, data: PairSet, batch_size: int = 1000) -> t
     return correct / n, (digits / (2 * n) if model.aux else None)
 
 
-def loss_fn(out, target: torch.Tensor, classes: torch.Tensor, lam: float) -> torch.Tensor:
+def loss_fn(out, target: torch.Tensor, classes: torch.Tensor, lam: float, smoothing: float = 0.0,
+            main: bool = True) -> torch.Tensor:
     """In fp32 whatever the logits' dtype (bf16 logits under autocast). The aux terms
-    exist where the model has digit heads (what `registry.uses_lambda` reads off it)."""
-    loss = F.cross_entropy(out.main.float(), target)
+    exist where the model has digit heads (what `registry.uses_lambda` reads off it);
+    the main term unless `main` is False (a model whose comparison has nothing to learn)."""
+    ce = lambda logits, labels: F.cross_entropy(logits.float(), labels, label_smoothing=smoothing)  # noqa: E731
+    loss = ce(out.main, target) if main else 0.0
     if out.digit1 is not None and lam:
-        loss = loss + lam * (F.cross_entropy(out.digit1.float(), classes[:, 0])
-                             + F.cross_entropy(out.digit2.float(), classes[:, 1]))
+        loss = loss + lam * (ce(out.digit1, classes[:, 0]) + ce(out.digit2, classes[:, 1]))
     return loss
 
 
@@ -140,6 +174,11 @@ def train(spec: TrainSpec, train_set: PairSet, eval_sets: dict[str, PairSet] | N
     warps = torch.Generator().manual_seed(derive_seed(spec.seed, "augment"))
     x, target, classes = train_set
     n = len(x)
+    steps, step = spec.epochs * math.ceil(n / spec.batch_size), 0
+    main_loss = getattr(model, "main_loss", True)
+    if not main_loss and not spec.lam:
+        raise UserError(f"lambda: 0 leaves {spec.arch} nothing to learn (it trains on its digit terms alone); "
+                        f"allowed: a number > 0")
 
     scored = {"train": train_set, **eval_sets}
     low_precision = autocast(spec.precision, device)
@@ -161,13 +200,16 @@ def train(spec: TrainSpec, train_set: PairSet, eval_sets: dict[str, PairSet] | N
                 xb, tb, cb = augment.augment(xb, cb, warps, background, dict(spec.augment))
             with low_precision:
                 out = model(xb)
-            loss = loss_fn(out, tb, cb, spec.lam)
+            loss = loss_fn(out, tb, cb, spec.lam, spec.label_smoothing, main_loss)
             if not math.isfinite(loss.item()):
                 diverged = True
                 break
             optimizer.zero_grad(set_to_none=True)
             loss.backward()
+            if spec.schedule != "constant":
+                set_lr(optimizer, learning_rate(spec, step, steps))
             optimizer.step()
+            step += 1
         if diverged:
             break
         epochs_run = epoch

@@ -10,7 +10,10 @@ and share one branch between the two digits (`SharedNet`). Their options are key
 arguments of their builder, each with a default and a rule (`digitcmp.training.models.Option`).
 """
 
+import math
+
 import torch
+import torch.nn.functional as F
 from torch import nn
 
 from digitcmp.training.models import Option, Output
@@ -72,23 +75,58 @@ def fc_head(inputs: int, hidden: int, act: type[nn.Module], p: float) -> nn.Sequ
     return nn.Sequential(nn.Linear(inputs, hidden), act(), SeededDropout(p), nn.Linear(hidden, 2))
 
 
+# Test-time augmentation: the one-pixel moves (rows, columns) of a digit image whose digit
+# predictions are averaged with its own (0: none; 4: up, down, left, right; 8: and the diagonals).
+TTA_SHIFTS = {0: (), 4: ((0, 1), (0, -1), (1, 0), (-1, 0)),
+              8: ((0, 1), (0, -1), (1, 0), (-1, 0), (1, 1), (1, -1), (-1, 1), (-1, -1))}
+
+
+def tta(default: int = 0) -> Option:
+    return Option(default, lambda v: v in TTA_SHIFTS, ", ".join(map(str, TTA_SHIFTS)))
+
+
+def moved(images: torch.Tensor, rows: int, columns: int) -> torch.Tensor:
+    """m×1×H×W `images` moved by one pixel at most each way; what moves in is each image's
+    background, its darkest pixel (raw 0, standardised or not)."""
+    h, w = images.shape[2:]
+    low = images.amin(dim=(2, 3), keepdim=True)
+    padded = F.pad(images - low, (1, 1, 1, 1)) + low
+    return padded[:, :, 1 - rows:1 - rows + h, 1 - columns:1 - columns + w]
+
+
 class SharedNet(nn.Module):
     """One branch and one digit head for both digits; the main output from `compare`:
     a head on the concatenated features (as PairNet), or, when `head` is a function of
-    the two digit logits (`exact=True`), that function."""
+    the two digit logits (`exact=True`), that function.
+
+    `tta` (exact heads only): in eval mode the digit logits are the log of the mean
+    softmax over the image and its `tta` one-pixel moves (`moved`). Training never
+    sees it: it changes only how one network reads a test digit. `main_loss` False: the main output is a function of the digit
+    predictions alone, with nothing to learn, so the loss is the digit terms only
+    (see `digitcmp.train.loss_fn`)."""
 
     sharing, aux = True, True
 
-    def __init__(self, branch: nn.Module, features: int, head, exact: bool = False):
+    def __init__(self, branch: nn.Module, features: int, head, exact: bool = False, tta: int = 0,
+                 main_loss: bool = True):
         super().__init__()
-        self.branch, self.exact = branch, exact
+        self.branch, self.exact, self.main_loss = branch, exact, main_loss
         self.digit_head = nn.Linear(features, 10)
         self.head = head
+        self.shifts = TTA_SHIFTS[tta] if exact else ()
+
+    def _digits(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        f = self.branch(x)
+        return f, self.digit_head(f).float()  # fp32 under bf16 autocast too (exact heads sum logs)
 
     def forward(self, x: torch.Tensor) -> Output:
         n = x.shape[0]
-        f = self.branch(x.reshape(2 * n, 1, 14, 14))
-        d = self.digit_head(f).float().view(n, 2, 10)  # fp32 under bf16 autocast too (exact heads sum logs)
+        images = x.reshape(2 * n, 1, 14, 14)
+        f, d = self._digits(images)
+        if self.shifts and not self.training:
+            views = [d.log_softmax(1)] + [self._digits(moved(images, *s))[1].log_softmax(1) for s in self.shifts]
+            d = torch.stack(views).logsumexp(0) - math.log(len(views))  # log of the mean probability
+        d = d.view(n, 2, 10)
         d1, d2 = d[:, 0], d[:, 1]
         main = self.head(d1, d2) if self.exact else self.head(f.view(n, -1))
         return Output(main, d1, d2)

@@ -5,13 +5,16 @@ not a learned head but P(a ≤ b) = Σ_{i≤j} p_a(i)·p_b(j) of the two softmax
 as the 2-class logits (log(1 − P), log P). The comparison is then exact given the
 digits, so all learning goes into reading digits, and the main loss trains the branch
 too. `hidden`: the branch's fully connected width; `width` (default 16): the convs'
-base channel count (width, width, 2·width, 2·width).
+base channel count (width, width, 2·width, 2·width); `tta` (default 0): test-time
+augmentation, the digit predictions averaged over the image and its 4 or 8 one-pixel
+moves (`digitcmp.training.extras.SharedNet`).
 """
 
 import torch
 from torch import nn
 
-from digitcmp.training.extras import ACTIVATIONS, SeededDropout, SharedNet, activation, dropout, flag, positive_int
+from digitcmp.training.extras import (ACTIVATIONS, SeededDropout, SharedNet, activation, dropout, flag,
+                                      positive_int, tta)
 from digitcmp.training.models import Entry
 
 
@@ -50,10 +53,11 @@ def _conv_bn_branch(hidden: int, act: type[nn.Module], p: float, batchnorm: bool
     )
 
 
-def build(hidden: int, activation: str, dropout: float, batchnorm: bool, width: int) -> SharedNet:
+def build(hidden: int, activation: str, dropout: float, batchnorm: bool, width: int, tta: int) -> SharedNet:
     branch = _conv_bn_branch(hidden, ACTIVATIONS[activation], float(dropout), batchnorm, width)
-    return SharedNet(branch, hidden, log_p_leq, exact=True)
+    return SharedNet(branch, hidden, log_p_leq, exact=True, tta=tta)
 
 
 REGISTER = {"probcmp_conv": Entry(build, family="probcmp", options={
-    "activation": activation(), "dropout": dropout(), "batchnorm": flag(True), "width": positive_int(16, high=256)})}
+    "activation": activation(), "dropout": dropout(), "batchnorm": flag(True), "width": positive_int(16, high=256),
+    "tta": tta()})}
