@@ -14,7 +14,6 @@
 
 import functools
 import math
-import os
 
 import torch
 
@@ -23,6 +22,7 @@ from digitcmp.training.pairs import split_sizes
 from digitcmp.data import POOL_SIZES
 from digitcmp.engine import resolve_workers
 from digitcmp.errors import UserError
+from digitcmp.host import machine_bytes
 
 MAX_STEPS = 10**8
 EVAL_BATCH = 1000  # digitcmp.training.train.evaluate's batch
@@ -40,10 +40,6 @@ def check_device(device: str) -> None:
     if index >= count:
         raise UserError(f"train.device: {device!r} is not available: torch sees {count} CUDA device(s); "
                         f"allowed: cpu, cuda, {', '.join(f'cuda:{i}' for i in range(count))}")
-
-
-def machine_bytes() -> int:
-    return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
 
 
 def _gib(n: int) -> str:

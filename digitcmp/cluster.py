@@ -17,7 +17,7 @@ import asyncio
 import logging
 import os
 import socket
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 from digitcmp.training.pairs import Prepared
 from digitcmp.errors import UserError
@@ -69,17 +69,17 @@ def check_scheduler(address: str, timeout: float = DASK_TIMEOUT) -> None:
                         f"allowed: the address of a running Dask scheduler")
 
 
-def execute(jobs: list[tuple], n_jobs: int, prepared: Prepared) -> Iterator[tuple[int, dict, str, str | None]]:
+def execute(jobs: list[tuple], n_jobs: int, prepared: Prepared, train: Callable, store: Callable,
+            ) -> Iterator[tuple[int, dict, str, str | None]]:
     """(index, record, host kind, why its cache entry was not written or None) of each job
     `(index, task, data_dir, fingerprint, device, cache directory or None)` as it finishes on
-    Dask; each record is cached here, on the client."""
+    Dask: `train(task, prepared, device)` → (record, host kind) runs on a worker, and
+    `store(directory, task, fingerprint, device, kind, record)` caches it here, on the client."""
     try:
         from dask.distributed import Client, LocalCluster, as_completed
     except ImportError:
         raise UserError("train.backend: dask needs dask.distributed; allowed: fork or spawn, "
                         "or dask after `pip install 'digitcmp[cluster]'`") from None
-    from digitcmp.engine import store, train_record
-
     address = os.environ.get("DASK_SCHEDULER_ADDRESS")
     if address:
         check_scheduler(address)
@@ -103,7 +103,7 @@ def execute(jobs: list[tuple], n_jobs: int, prepared: Prepared) -> Iterator[tupl
                 raise UserError(f"DASK_SCHEDULER_ADDRESS: {address!r}: no worker joined within {WORKER_TIMEOUT} s; "
                                 f"allowed: a scheduler with workers (`dask worker {address} --nthreads 1`)") from None
         data = client.scatter(prepared, broadcast=True, hash=False)  # once per worker, not per training
-        futures = {client.submit(train_record, task, data, device, pure=False): (index, task, fingerprint, device,
+        futures = {client.submit(train, task, data, device, pure=False): (index, task, fingerprint, device,
                                                                                  directory)
                    for index, task, _, fingerprint, device, directory in jobs}
         for future in as_completed(futures):

@@ -171,7 +171,7 @@ def _execute(args: list[tuple], n_jobs: int, backend: str) -> Iterator[tuple[int
     if backend == "dask":
         from digitcmp.cluster import execute  # dask is optional
 
-        yield from execute(args, n_jobs, _loaded[args[0][2]])
+        yield from execute(args, n_jobs, _loaded[args[0][2]], train_record, store)
         return
     if n_jobs == 1:
         yield from (_run_and_store(*a) for a in args)

@@ -8,12 +8,14 @@ kind is never served here), each training record names the kind that computed it
 
 The kind: CPU vendor and model name, the instruction-set flags that kernel dispatch reads,
 ATen's chosen CPU capability, torch's version and its BLAS and oneDNN builds. Not the core
-count, clock or memory: they change speed, not bits (one intra-op thread per training).
+count, clock or memory: they change speed, not bits (one intra-op thread per training);
+the memory is here too, as the bound readers and bounds check sizes against.
 """
 
 import functools
 import hashlib
 import json
+import os
 import platform
 import re
 from pathlib import Path
@@ -69,3 +71,8 @@ def kind_id(description: dict | None = None) -> str:
     digest = hashlib.sha256(json.dumps(d, sort_keys=True).encode()).hexdigest()[:10]
     words = re.sub(r"[^a-z0-9]+", "-", str(d['cpu_model']).lower()).strip("-")
     return f"{words[:40].rstrip('-')}-{d['aten_capability']}-{digest}".lower()
+
+
+def machine_bytes() -> int:
+    """This machine's physical memory, in bytes."""
+    return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")

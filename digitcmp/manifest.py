@@ -13,6 +13,7 @@ from pathlib import Path
 import numpy as np
 
 from digitcmp.errors import UserError
+from digitcmp.host import machine_bytes
 from digitcmp.files import read_regular, unreadable
 
 
@@ -57,8 +58,6 @@ NPY_HEADER = 2**16  # bytes: the most a .npy file's header takes (format 1.0; ou
 def npy_limit(directory: Path, name: str, entry: dict) -> int:
     """The most bytes `name`.npy can be by its manifest `entry`'s shape and dtype; an entry
     whose array would not fit in this machine's memory is refused before any read."""
-    from digitcmp.bounds import machine_bytes  # here: bounds imports the data module
-
     shape = entry["shape"]
     try:
         itemsize = np.dtype(entry["dtype"]).itemsize

@@ -20,6 +20,7 @@ from pathlib import Path
 import numpy as np
 
 from digitcmp.errors import UserError
+from digitcmp.host import machine_bytes
 
 FILES = {  # split → (images, labels)
     "train": ("train-images-idx3-ubyte", "train-labels-idx1-ubyte"),
@@ -63,8 +64,6 @@ def _read(path: Path, magic: int, dims: int) -> tuple[np.ndarray, tuple[int, ...
         if info.st_size != expected:
             what = "truncated" if info.st_size < expected else "longer than its header says"
             raise _bad(path, f"is {info.st_size} bytes where its header ({shape[0]} items) says {expected}: {what}")
-        from digitcmp.bounds import machine_bytes  # here: bounds imports the data module, which imports this one
-
         need = BYTES_PER_VALUE * math.prod(shape)
         if need > machine_bytes():
             raise _bad(path, f"holds {shape[0]:,} items, about {need / 2**30:,.1f} GiB to read and pool; more than "

@@ -22,7 +22,7 @@ from ruamel.yaml.error import YAMLError
 
 from digitcmp.training import augment, registry
 from digitcmp.training.models import Option
-from digitcmp.training.train import OPTIONS as TRAINING
+from digitcmp.training.schedule import OPTIONS as TRAINING
 from digitcmp.data import SOURCES, check_n_pairs
 from digitcmp.errors import UserError
 from digitcmp.files import read_regular, unreadable

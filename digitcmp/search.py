@@ -15,7 +15,7 @@ import statistics
 from pathlib import Path
 from typing import Any
 
-from digitcmp.training import augment, registry, train as training
+from digitcmp.training import augment, registry, schedule
 from digitcmp.engine import run_trainings
 from digitcmp.training.precision import resolve_precision
 from digitcmp.training.seeds import derive_seed
@@ -42,10 +42,10 @@ def augmentation(point: dict) -> dict:
 
 
 # Keys of an extra's grid that say how it trains (`digitcmp.params` checks them):
-# `batch_size` in place of train.batch_size, the options of `digitcmp.training.train.OPTIONS`, and
+# `batch_size` in place of train.batch_size, the options of `digitcmp.training.schedule.OPTIONS`, and
 # `fit_pairs`: each retraining fits the first fit_pairs of its N train pairs and leaves the
 # rest unused (a published recipe's split; the grid search's split stays train.val_fraction's).
-RECIPE = ("batch_size", *training.OPTIONS, "fit_pairs")
+RECIPE = ("batch_size", *schedule.OPTIONS, "fit_pairs")
 
 
 def recipe(point: dict) -> dict:
@@ -61,7 +61,7 @@ def _spec(arch: str, point: dict, params: dict, seed: int, epochs: int | None = 
                      precision=resolve_precision(train["precision"], arch, train["device"]),
                      standardise=train["standardise"],
                      augment=tuple(sorted(augmentation(point).items())),
-                     **{k: point[k] for k in training.OPTIONS if k in point})
+                     **{k: point[k] for k in schedule.OPTIONS if k in point})
 
 
 def _run(tasks: list[Task], params: dict, data_dir: str | Path, desc: str) -> list[dict]:

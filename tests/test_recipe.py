@@ -20,7 +20,8 @@ from digitcmp.errors import UserError
 from digitcmp.training.extras.lenet_digits import argmax_leq
 from digitcmp.training.models import Output
 from digitcmp.search import _spec
-from digitcmp.training.train import TrainSpec, learning_rate, loss_fn, train
+from digitcmp.training.schedule import learning_rate
+from digitcmp.training.train import TrainSpec, loss_fn, train
 from tests.dvcproject import ROOT
 
 

@@ -41,9 +41,9 @@ import torch.nn.functional as F
 from digitcmp.training import augment
 from digitcmp.errors import UserError
 from digitcmp.training.fast import FusedAdam, fast_layout, set_lr, tune_allocator
-from digitcmp.training.models import Option
 from digitcmp.training.precision import autocast
 from digitcmp.training.registry import build
+from digitcmp.training.schedule import learning_rate
 from digitcmp.training.seeds import derive_seed
 
 PairSet = tuple[torch.Tensor, torch.Tensor, torch.Tensor]  # input, target, classes
@@ -68,31 +68,8 @@ class TrainSpec:
     # Augmentation of training minibatches (digitcmp.training.augment.OPTIONS), sorted (key, value)
     # pairs; empty: none (the study's sixteen).
     augment: tuple[tuple[str, object], ...] = ()
-    schedule: str = "constant"  # of the learning rate, see SCHEDULES
+    schedule: str = "constant"  # of the learning rate, see digitcmp.training.schedule
     label_smoothing: float = 0.0
-
-
-SCHEDULES = ("constant", "onecycle")
-# The options above that an extra's grid may set (`extras.<name>.<option>` in params.yaml);
-# the study's sixteen keep the defaults.
-OPTIONS = {
-    "schedule": Option("constant", lambda v: isinstance(v, str) and v in SCHEDULES, ", ".join(SCHEDULES)),
-    "label_smoothing": Option(0.0, lambda v: isinstance(v, (int, float)) and not isinstance(v, bool)
-                              and 0 <= v <= 0.5, "a number from 0 to 0.5"),
-}
-_WARMUP, _START, _END = 0.25, 25.0, 25e4  # one-cycle: share of rising steps, lr / start and lr / end lr
-
-
-def learning_rate(spec: TrainSpec, step: int, steps: int) -> float:
-    """The learning rate of step `step` (0-based) of `steps`."""
-    if spec.schedule == "constant":
-        return spec.lr
-    rise = max(1, round(_WARMUP * steps))
-    low, high, end = spec.lr / _START, spec.lr, spec.lr / _END
-    if step < rise:
-        return low + (high - low) * (1 - math.cos(math.pi * step / rise)) / 2
-    fall = max(1, steps - 1 - rise)
-    return end + (high - end) * (1 + math.cos(math.pi * min(1.0, (step - rise) / fall))) / 2
 
 
 @dataclass
