@@ -149,14 +149,12 @@ def test_the_lenet_entries_differ_in_the_pairs_they_fit_alone():
     assert everything == {"lr": [1e-3], "hidden": [200], "lambda": [0.5], "batch_size": [32]}
 
 
-def test_each_step_of_the_tuned_chain_differs_from_the_one_before_in_one_lever():
+def test_the_tuned_network_is_probcmp_augments_winner_with_the_three_levers():
     grids = P.load(ROOT / "params.yaml")["extras"]
     winner = {"lambda": [2.0], "rotate": [10.0], "scale": [0.05]}  # probcmp_augment's, pinned
     augmented = {k: v for k, v in grids["probcmp_augment"].items() if k not in winner}
-    wide, onecycle, tta = grids["probcmp_wide"], grids["probcmp_onecycle"], grids["probcmp_tta"]
-    assert wide == {**augmented, **winner, "width": [32]}
-    assert onecycle == {**wide, "schedule": ["onecycle"], "lr": [3e-3]}
-    assert tta == {**onecycle, "tta": [4]}
+    assert grids["probcmp_tta"] == {**augmented, **winner, "width": [32], "schedule": ["onecycle"], "lr": [3e-3],
+                                    "tta": [4]}
     shapes = lambda name: [p.shape for p in registry.build(name, 8, width=4).parameters()]  # noqa: E731
     assert shapes("probcmp_tta") == shapes("probcmp_augment")
 
