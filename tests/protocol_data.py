@@ -1,4 +1,4 @@
-"""Tiny, hand-built data for the protocol tests (tests/test_protocol*.py)."""
+"""The tests' shared data helpers: tiny hand-built pools for the protocol tests, small slices of pair sets."""
 
 import numpy as np
 import torch
@@ -8,6 +8,11 @@ from digitcmp.data import draw_all, save_prepared
 from digitcmp.training.pairs import Pools
 
 TEST_ID = 10_000  # test pool image i carries id TEST_ID + i; train pool image i carries i
+
+
+def small(pairs, n):
+    """The first n pairs of each set of a PairSets: (train input, target, classes), (test ...)."""
+    return tuple(t[:n] for t in pairs[:3]), tuple(t[:n] for t in pairs[3:])
 
 
 def id_pools(n_train: int = 60, n_test: int = 60) -> Pools:

@@ -14,12 +14,9 @@ from digitcmp.training.models import ARCHITECTURES
 from digitcmp.training.precision import resolve_precision
 from digitcmp.training.registry import EXTRAS, Facts, build, facts
 from digitcmp.training.train import TrainSpec, loss_fn, train
+from tests.protocol_data import small
 
 ROOT = Path(__file__).resolve().parents[1]
-
-
-def small(pairs, n):
-    return tuple(t[:n] for t in pairs[:3]), tuple(t[:n] for t in pairs[3:])
 
 
 def weights(model):

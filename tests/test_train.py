@@ -2,12 +2,9 @@ import pytest
 import torch
 
 from digitcmp.training.train import TrainSpec, init_model, train
+from tests.protocol_data import small
 
 pytestmark = pytest.mark.fast  # the fast lane: `make test-fast`
-
-
-def small(pairs, n):
-    return tuple(t[:n] for t in pairs[:3]), tuple(t[:n] for t in pairs[3:])
 
 
 def test_same_seed_gives_bit_identical_weights(pairs1000):
