@@ -18,14 +18,14 @@ $(STAMP): pyproject.toml
 repro: setup
 	PATH="$(CURDIR)/$(VENV)/bin:$$PATH" dvc repro
 
-# The tests in up to 4 processes (pytest-xdist): most of their time is single-threaded
+# The tests in up to 4 processes (pytest-xdist, work-stealing so no process idles at the end): most of their time is single-threaded
 # start-up of Python, torch and DVC, so a second core nearly halves it.
 test: setup
-	PATH="$(CURDIR)/$(VENV)/bin:$$PATH" $(PY) -m pytest -q -n auto --maxprocesses 4
+	PATH="$(CURDIR)/$(VENV)/bin:$$PATH" $(PY) -m pytest -q -n auto --maxprocesses 4 --dist worksteal
 
 # The fast lane while editing: the protocol and unit tests (marker `fast`), no DVC CLI.
 test-fast: setup
-	$(PY) -m pytest -q -m fast -n auto --maxprocesses 4
+	$(PY) -m pytest -q -m fast -n auto --maxprocesses 4 --dist worksteal
 
 # Mutation testing of the protocol code (pyproject's [tool.mutmut]: data, models, train,
 # search and the report's statistics) against the fast protocol tests (tests/test_protocol*.py, plus the

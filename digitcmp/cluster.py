@@ -18,11 +18,13 @@ import logging
 import os
 import socket
 from collections.abc import Callable, Iterator
+from concurrent.futures import CancelledError
 
 from digitcmp.training.pairs import Prepared
 from digitcmp.errors import UserError
 
 DASK_TIMEOUT = 10  # seconds a Dask scheduler has to accept a connection and answer
+RESUBMITS = 100  # trainings a stage may resubmit after losing them with a worker, before it gives up
 WORKER_TIMEOUT = 600  # seconds a remote cluster has for its first worker to join (a batch queue's wait)
 
 
@@ -106,9 +108,24 @@ def execute(jobs: list[tuple], n_jobs: int, prepared: Prepared, train: Callable,
         futures = {client.submit(train, task, data, device, pure=False): (index, task, fingerprint, device,
                                                                                  directory)
                    for index, task, _, fingerprint, device, directory in jobs}
-        for future in as_completed(futures):
-            index, task, fingerprint, device, directory = futures[future]
-            record, kind = future.result()  # the worker's host kind: its bits are cached under its own key
+        done, lost = as_completed(futures), 0
+        for future in done:
+            index, task, fingerprint, device, directory = futures.pop(future)
+            try:
+                record, kind = future.result()  # the worker's host kind: its bits are cached under its own key
+            except CancelledError:
+                # A lost worker can take the scheduler's copy of the scattered data with it, and
+                # the trainings that need it are then forgotten: scatter again and resubmit (the
+                # training is deterministic, so its result does not depend on the attempt).
+                lost += 1
+                if lost > RESUBMITS:
+                    raise UserError(f"Dask: {lost} trainings lost with their workers; allowed: a cluster whose "
+                                    f"workers stay up (finished trainings are cached: rerun to continue)") from None
+                data = client.scatter(prepared, broadcast=True, hash=False)
+                again = client.submit(train, task, data, device, pure=False)
+                futures[again] = (index, task, fingerprint, device, directory)
+                done.add(again)
+                continue
             yield index, record, kind, store(directory, task, fingerprint, device, kind, record)
     finally:  # on an interrupt, drop what is queued; finished trainings are cached
         client.cancel(list(futures))

@@ -108,6 +108,8 @@ def rows(cols: list, only_changed: bool) -> list[tuple[str, list[str]]]:
     best = [metrics.get("best", metrics.get("best.arch")) for _, _, metrics in cols]
     archs = [k.removesuffix(".mean") for k in dict.fromkeys(k for _, _, metrics in cols for k in metrics)
              if k.endswith(".mean") and not k.startswith("best.")]
+    order = {name: i for i, name in enumerate(NAMES)}  # Table 2's order, then the extras (DVC's is by file name)
+    archs.sort(key=lambda a: order.get(a, len(order)))
     for arch in archs:
         values = [fmt(metrics.get(f"{arch}.mean"), mean=True) for _, _, metrics in cols]
         if not only_changed or differs(values) or arch in best:

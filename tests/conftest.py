@@ -1,5 +1,6 @@
 import pytest
 import torch
+from filelock import FileLock
 
 from digitcmp.data import generate_pair_sets
 from tests.dvcproject import TINY, clone, commit, dvc, make_project
@@ -17,14 +18,20 @@ def one_thread():
 
 
 @pytest.fixture(scope="session")
-def base_run(tmp_path_factory):
+def base_run(tmp_path_factory, worker_id):
     """The project with the tiny profile after a full `dvc repro`, committed, and that
-    repro's output (shared: the from-scratch run costs about a minute; tests that
-    change anything work on copies)."""
-    repo = make_project(tmp_path_factory.mktemp("base") / "repo", TINY)
-    output = dvc(repo, "repro").stdout
-    commit(repo, "tiny study")
-    return repo, output
+    repro's output. Built once for the whole run, pytest-xdist's workers included (the
+    from-scratch run costs one to two minutes); tests read it and work on copies."""
+    shared = tmp_path_factory.getbasetemp()
+    shared = shared if worker_id == "master" else shared.parent  # the workers' common folder
+    done, log = shared / "base.done", shared / "base.out"
+    with FileLock(str(shared / "base.lock")):
+        if not done.is_file():
+            repo = make_project(shared / "base" / "repo", TINY)
+            log.write_text(dvc(repo, "repro").stdout)
+            commit(repo, "tiny study")
+            done.touch()
+    return shared / "base" / "repo", log.read_text()
 
 
 @pytest.fixture(scope="session")

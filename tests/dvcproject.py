@@ -80,7 +80,7 @@ def commit(repo: Path, message: str) -> None:
 
 def clone(src: Path, dst: Path) -> Path:
     """A copy of a test repo with its workspace, git history and DVC cache."""
-    shutil.copytree(src, dst, symlinks=True)
+    shutil.copytree(src, dst, symlinks=True, ignore=shutil.ignore_patterns("tmp"))  # .dvc/tmp: DVC's locks
     return dst
 
 

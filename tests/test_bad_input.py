@@ -33,6 +33,14 @@ from digitcmp.search import grid_points
 from tests.dvcproject import ROOT, TINY
 
 MNIST = {"source": "mnist", "root": "data/mnist", "download": False, "n_pairs": 10, "seed": 0}
+
+
+def mnist_params() -> dict:
+    """TINY on the small IDX files: 10 pairs, so the extra that fits part of them fits 8."""
+    params = copy.deepcopy(TINY)
+    params["data"] = dict(MNIST)
+    params["extras"]["lenet_digits_800"]["fit_pairs"] = 8
+    return params
 RAW = Path("data/mnist/MNIST/raw")
 TRAIN_IMAGES, TRAIN_LABELS = RAW / "train-images-idx3-ubyte", RAW / "train-labels-idx1-ubyte"
 OFFLINE = {"http_proxy": "http://127.0.0.1:9", "https_proxy": "http://127.0.0.1:9"}  # refused at once
@@ -314,9 +322,8 @@ def template(tmp_path_factory) -> Path:
 def case_dir(case: Case, template: Path, tmp_path: Path) -> Path:
     repo = tmp_path / "case"
     shutil.copytree(template, repo)
-    params = copy.deepcopy(TINY)
+    params = mnist_params() if case.mnist else copy.deepcopy(TINY)
     if case.mnist:
-        params["data"] = dict(MNIST)
         write_mnist(repo)
     for key, value in case.params.items():
         if "." in key:
@@ -421,8 +428,7 @@ def test_replaced_mnist_file_reruns_prepare(tmp_path):
     `dvc status` report prepare, and `dvc repro` rebuilds the data from the new file."""
     from tests.dvcproject import dvc, make_project
 
-    params = copy.deepcopy(TINY)
-    params["data"] = dict(MNIST)
+    params = mnist_params()
     repo = make_project(tmp_path / "repo", params)
     write_mnist(repo)
     dvc(repo, "repro", "prepare")
@@ -459,5 +465,6 @@ def test_compare_runs_takes_its_argument_as_a_revision_only(tmp_path):
     proc = subprocess.run([sys.executable, "-m", "scripts.compare_runs", revision], cwd=repo, capture_output=True,
                           text=True, env={**os.environ, "PYTHONPATH": str(ROOT)})
     assert proc.returncode == 2
-    assert proc.stderr.splitlines() == [f"error: {revision}: not a git revision here; allowed: a commit, branch or tag"]
+    assert proc.stderr.splitlines() == [f"error: {revision}: not a git revision or DVC experiment here; allowed: a commit, "
+                                      f"branch, tag or experiment name (`dvc exp list`)"]
     assert sorted(p.name for p in repo.iterdir()) == [".git"]

@@ -23,7 +23,9 @@ def test_overrides_set_dotted_keys_as_yaml_values():
 
 def test_other_draws_are_prepared_apart_and_reused(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
-    params = P.validate({**copy.deepcopy(TINY), "data": {**TINY["data"], "n_pairs": 10}})
+    raw = {**copy.deepcopy(TINY), "data": {**TINY["data"], "n_pairs": 10}}
+    raw["extras"]["lenet_digits_800"]["fit_pairs"] = 8  # of the 10
+    params = P.validate(raw)
     where = conditions.prepared_dir(params)
     assert where == "data/conditions/mnist5k-seed0-n10-repeats2"
     prepared = load_prepared(where, {"n_pairs": 10, "repeats": 2})

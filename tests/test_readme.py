@@ -7,7 +7,9 @@ import re
 import subprocess
 import sys
 
-from tests.dvcproject import ROOT, clone, dvc, env
+from digitcmp.training.models import ARCHITECTURES
+from digitcmp.training.registry import NAMES
+from tests.dvcproject import ROOT, TINY, clone, dvc, env, ran_stages
 
 AUX = "_aux.json"
 
@@ -29,6 +31,35 @@ def shell(repo, command: str) -> subprocess.CompletedProcess:
     return done
 
 
+def lambda_reaches_only_the_aux_models(repo, output: str) -> None:
+    """After `dvc exp run -S lambda=0.75`: the eight _aux studies (and what reads them) ran
+    with λ = 0.75 alone, and DVC's metrics diff shows one line per changed number."""
+    aux = [a for a in ARCHITECTURES if a.endswith("_aux")]
+    assert ran_stages(output) == {f"study@{a}" for a in aux} | {"check", "curve", "report"}
+    for arch in aux:
+        assert [p["lambda"] for p in json.loads((repo / f"metrics/search/{arch}.json").read_text())["grid"]] == [0.75]
+    diff = json.loads(dvc(repo, "metrics", "diff", "--json").stdout)
+    means = {path.split("/")[-1].removesuffix(".json") for path, keys in diff.items()
+             if path.startswith("metrics/accuracy/") and "mean" in keys}
+    assert means and means <= set(aux)
+    assert all(set(keys) <= ({"mean", "std"} if path.startswith("metrics/accuracy/") else
+                             {"best"} if path == "metrics/best.json" else {"train_acc", "val_acc", "step"})
+               for path, keys in diff.items())
+    rows = [line.split() for line in dvc(repo, "metrics", "diff").stdout.splitlines()[1:] if line.strip()]
+    assert len(rows) == sum(map(len, diff.values()))
+
+
+def every_mean_in_order(lines: list[str]) -> None:
+    """scripts.exp_table without --only-changed: the params that differ (train.workers,
+    train.backend, lambda), then every architecture in Table 2's order and the registry's,
+    one best (`*`) per column."""
+    header = lines[0].split()
+    names = [line.split()[0] for line in lines[1:] if line.split() and line.split()[0] in NAMES]
+    assert names == list(ARCHITECTURES) + [n for n in NAMES if n in TINY["extras"]]
+    assert {"train.workers", "train.backend", "lambda"} <= {line.split()[0] for line in lines[1:] if line.split()}
+    assert sum(line.count("*") for line in lines) == len(header)
+
+
 def test_the_readmes_first_experiment_as_written(base, tmp_path):
     repo = clone(base, tmp_path / "repo")
     commands = first_experiment()
@@ -40,14 +71,17 @@ def test_the_readmes_first_experiment_as_written(base, tmp_path):
     out = {}
     for command in commands:
         out[command] = shell(repo, command).stdout
+        if command == commands[0]:
+            lambda_reaches_only_the_aux_models(repo, out[command])
         if command.startswith("dvc plots diff"):
             assert (repo / "dvc_plots/index.html").is_file()
         if command.startswith(".venv/bin/python -m scripts.exp_table"):  # two more experiments, then three
             for extra in ("-S train.workers=1 -n one-worker", "-S train.backend=spawn -n spawn"):
-                dvc(repo, "exp", "run", *extra.split())
+                assert ran_stages(dvc(repo, "exp", "run", *extra.split()).stdout) == {"check"}  # speed only
             wide = shell(repo, command).stdout.splitlines()
             assert max(map(len, wide)) <= 120
             assert {"lam075", "one-worker", "spawn"} <= set(wide[0].split())
+            every_mean_in_order(shell(repo, command.replace(" --only-changed", "")).stdout.splitlines())
     exp_run, exp_diff = commands[0], commands[1]
     name = exp_run.split("-n ")[1].split()[0]
     assert exp_diff == f"dvc exp diff HEAD {name}"

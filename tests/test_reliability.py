@@ -60,11 +60,13 @@ def test_interrupted_stage_resumes_to_identical_results(repo, tmp_path, sig):
     rerun = dvc(repo, "repro", STAGE)
     assert STAGE in ran_stages(rerun.stdout)
     assert len(cache_entries(repo)) - before == 18  # only the unfinished ones were trained again
-    # The same stage, uninterrupted, with an empty cache, gives the same bytes.
-    fresh = {**env(repo), "DIGITCMP_CACHE": str(tmp_path / "fresh")}
-    resumed = [(repo / out).read_bytes() for out in OUTS]
-    run(repo, "python", "-m", "stages.study", "conv2_sharing_aux", env=fresh)
-    assert [(repo / out).read_bytes() for out in OUTS] == resumed
+    # The same stage, uninterrupted, with an empty cache, gives the same bytes (once: both
+    # signals resume to the same trainings).
+    if sig == signal.SIGINT:
+        fresh = {**env(repo), "DIGITCMP_CACHE": str(tmp_path / "fresh")}
+        resumed = [(repo / out).read_bytes() for out in OUTS]
+        run(repo, "python", "-m", "stages.study", "conv2_sharing_aux", env=fresh)
+        assert [(repo / out).read_bytes() for out in OUTS] == resumed
 
 
 def test_interrupted_stage_script_leaves_its_previous_outputs(repo):
@@ -150,4 +152,4 @@ def test_dask_backend_without_dask_installed_is_one_clear_line(monkeypatch):
 
     monkeypatch.setitem(sys.modules, "dask.distributed", None)  # as if `digitcmp[cluster]` were not installed
     with pytest.raises(UserError, match=r"train.backend: dask needs dask.distributed; allowed: fork or spawn"):
-        next(cluster.execute([], 2, None))
+        next(cluster.execute([], 2, None, train=print, store=print))
