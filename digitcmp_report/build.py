@@ -78,7 +78,7 @@ def build_report(runs: Mapping[str, dict], searches: Mapping[str, dict], protoco
         (compatible(conditions, params) if params is not None else None)
     gap = gap_markdown(None if why_not else gap_table(runs, conditions, study_table2(), archs), conditions, why_not)
     text = results_markdown(table, tests, protocol, extra, curve_meta, qs, gap,
-                            cost_markdown(everything, timing) + trials_markdown(trials, runs))
+                            cost_markdown(everything, timing) + "\n" + trials_markdown(trials, runs))
     study_archs = [a for a in archs if a in searches]
     corrected = corrected_tests(tests, runs, protocol.test_overlap or 0.0)
     budget = aux_at_equal_budget(searches)

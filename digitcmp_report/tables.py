@@ -127,6 +127,8 @@ QUESTIONS = (
     ("width", "twice the channels (width 32)", "probcmp_wide", "probcmp_augment"),
     ("onecycle", "the one-cycle learning rate", "probcmp_onecycle", "probcmp_wide"),
     ("tta", "test-time augmentation", "probcmp_tta", "probcmp_onecycle"),
+    ("tuned_levers", "the tuned network's levers together (width 32, one-cycle, TTA)", "probcmp_tta",
+     "probcmp_augment"),
     ("tuned_beyond_lenet", "the tuned network beyond the public recipe", "probcmp_tta", "lenet_digits"),
 )
 

@@ -95,13 +95,14 @@ def test_misspelt_key(repo):
 
 def test_workers_and_backend_do_not_change_results(repo, tmp_path):
     outputs = []
-    for i, (workers, backend) in enumerate([(1, "fork"), (2, "fork"), (2, "spawn"), (2, "dask")]):
+    # dask: tests/test_cluster.py compares its bytes with fork's on a real scheduler and workers
+    for i, (workers, backend) in enumerate([(1, "fork"), (2, "fork"), (2, "spawn")]):
         write_params(repo, {**TINY, "lambda": [0.25, 0.5], "train": {**TINY["train"], "workers": workers,
                                                                     "backend": backend}})
         cache = {"DIGITCMP_CACHE": str(tmp_path / f"cache{i}")}  # a fresh cache: every run really trains
         run(repo, "python", "-m", "stages.study", "shallow_sharing_aux", env={**env(repo), **cache})
         outputs.append([(repo / f"metrics/{d}/shallow_sharing_aux.json").read_bytes() for d in ("search", "runs")])
-    assert outputs[0] == outputs[1] == outputs[2] == outputs[3]  # dask: a local cluster of 2 processes
+    assert outputs[0] == outputs[1] == outputs[2]
 
 
 def test_this_repository_is_up_to_date_after_prepare(tmp_path):
