@@ -105,26 +105,32 @@ def execute(jobs: list[tuple], n_jobs: int, prepared: Prepared, train: Callable,
                 raise UserError(f"DASK_SCHEDULER_ADDRESS: {address!r}: no worker joined within {WORKER_TIMEOUT} s; "
                                 f"allowed: a scheduler with workers (`dask worker {address} --nthreads 1`)") from None
         data = client.scatter(prepared, broadcast=True, hash=False)  # once per worker, not per training
-        futures = {client.submit(train, task, data, device, pure=False): (index, task, fingerprint, device,
-                                                                                 directory)
-                   for index, task, _, fingerprint, device, directory in jobs}
-        done, lost = as_completed(futures), 0
+
+        def submit(job: tuple) -> None:
+            _, task, _, _, device, _ = job
+            future = client.submit(train, task, data, device, pure=False)
+            futures[future] = (job, data)  # with the scattered data it reads
+            done.add(future)
+
+        done, lost = as_completed(), 0
+        for job in jobs:
+            submit(job)
         for future in done:
-            index, task, fingerprint, device, directory = futures.pop(future)
+            job, read = futures.pop(future)
+            index, task, _, fingerprint, device, directory = job
             try:
                 record, kind = future.result()  # the worker's host kind: its bits are cached under its own key
             except CancelledError:
                 # A lost worker can take the scheduler's copy of the scattered data with it, and
-                # the trainings that need it are then forgotten: scatter again and resubmit (the
-                # training is deterministic, so its result does not depend on the attempt).
+                # the trainings that need it are then forgotten: scatter again (once per loss) and
+                # resubmit (the training is deterministic: its result does not depend on the attempt).
                 lost += 1
                 if lost > RESUBMITS:
                     raise UserError(f"Dask: {lost} trainings lost with their workers; allowed: a cluster whose "
                                     f"workers stay up (finished trainings are cached: rerun to continue)") from None
-                data = client.scatter(prepared, broadcast=True, hash=False)
-                again = client.submit(train, task, data, device, pure=False)
-                futures[again] = (index, task, fingerprint, device, directory)
-                done.add(again)
+                if read is data:
+                    data = client.scatter(prepared, broadcast=True, hash=False)
+                submit(job)
                 continue
             yield index, record, kind, store(directory, task, fingerprint, device, kind, record)
     finally:  # on an interrupt, drop what is queued; finished trainings are cached

@@ -1,5 +1,6 @@
 """Helpers for tests that drive the real `dvc` CLI on a copy of this project."""
 
+import copy
 import os
 import shutil
 import subprocess
@@ -30,6 +31,17 @@ TINY = {
         "lenet_digits_800": {"lr": 1.0e-3, "hidden": 8, "lambda": 0.5, "batch_size": 8, "fit_pairs": 40},
     },
 }
+
+
+def with_pairs(params: dict, n_pairs: int) -> dict:
+    """A copy of `params` with `n_pairs` pairs per set, and each extra that fits part of its
+    train pairs fitting 80% of them (so that `fit_pairs` stays within data.n_pairs)."""
+    params = copy.deepcopy(params)
+    params["data"]["n_pairs"] = n_pairs
+    for grid in params["extras"].values():
+        if "fit_pairs" in grid:
+            grid["fit_pairs"] = n_pairs * 4 // 5
+    return params
 
 
 def env(repo: Path) -> dict:
@@ -80,7 +92,12 @@ def commit(repo: Path, message: str) -> None:
 
 def clone(src: Path, dst: Path) -> Path:
     """A copy of a test repo with its workspace, git history and DVC cache."""
-    shutil.copytree(src, dst, symlinks=True, ignore=shutil.ignore_patterns("tmp"))  # .dvc/tmp: DVC's locks
+    dvc_tmp = src / ".dvc"  # its tmp/ holds DVC's locks, written by whoever runs dvc there
+
+    def ignore(folder: str, names: list[str]) -> list[str]:
+        return ["tmp"] if Path(folder) == dvc_tmp and "tmp" in names else []
+
+    shutil.copytree(src, dst, symlinks=True, ignore=ignore)
     return dst
 
 

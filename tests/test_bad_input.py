@@ -30,20 +30,17 @@ from digitcmp import params as P
 from digitcmp.data import prepare_arrays, save_prepared
 from digitcmp.errors import UserError
 from digitcmp.search import grid_points
-from tests.dvcproject import ROOT, TINY
+from tests.dvcproject import ROOT, TINY, with_pairs
 
 MNIST = {"source": "mnist", "root": "data/mnist", "download": False, "n_pairs": 10, "seed": 0}
-
-
-def mnist_params() -> dict:
-    """TINY on the small IDX files: 10 pairs, so the extra that fits part of them fits 8."""
-    params = copy.deepcopy(TINY)
-    params["data"] = dict(MNIST)
-    params["extras"]["lenet_digits_800"]["fit_pairs"] = 8
-    return params
 RAW = Path("data/mnist/MNIST/raw")
 TRAIN_IMAGES, TRAIN_LABELS = RAW / "train-images-idx3-ubyte", RAW / "train-labels-idx1-ubyte"
 OFFLINE = {"http_proxy": "http://127.0.0.1:9", "https_proxy": "http://127.0.0.1:9"}  # refused at once
+
+
+def mnist_params() -> dict:
+    """TINY on the small IDX files (10 pairs)."""
+    return with_pairs({**TINY, "data": dict(MNIST)}, MNIST["n_pairs"])
 
 
 def idx_bytes(array: np.ndarray) -> bytes:

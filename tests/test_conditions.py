@@ -8,7 +8,7 @@ from digitcmp import params as P
 from digitcmp.data import load_prepared
 from digitcmp.errors import UserError
 from scripts import conditions
-from tests.dvcproject import TINY
+from tests.dvcproject import TINY, with_pairs
 
 
 def test_overrides_set_dotted_keys_as_yaml_values():
@@ -23,9 +23,7 @@ def test_overrides_set_dotted_keys_as_yaml_values():
 
 def test_other_draws_are_prepared_apart_and_reused(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
-    raw = {**copy.deepcopy(TINY), "data": {**TINY["data"], "n_pairs": 10}}
-    raw["extras"]["lenet_digits_800"]["fit_pairs"] = 8  # of the 10
-    params = P.validate(raw)
+    params = P.validate(with_pairs(TINY, 10))
     where = conditions.prepared_dir(params)
     assert where == "data/conditions/mnist5k-seed0-n10-repeats2"
     prepared = load_prepared(where, {"n_pairs": 10, "repeats": 2})

@@ -10,7 +10,6 @@ from digitcmp.training.models import ARCHITECTURES
 from tests.dvcproject import ROOT, TINY, clone, dvc, env, ran_stages, run, write_params
 
 
-
 def digest(path):
     return {p.relative_to(path).as_posix(): hashlib.sha256(p.read_bytes()).hexdigest()
             for p in sorted(path.rglob("*")) if p.is_file()}
