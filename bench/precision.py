@@ -4,7 +4,7 @@ bf16 (digitcmp.training.precision: mixed precision), on the same draws and seeds
     .venv/bin/python -m bench.precision conv2_sharing_aux [ARCH ...] [--repeats 30]
 
 Run in the project root after `dvc repro`: it reads params.yaml (data, epochs, batch) and
-each architecture's winner from its search JSON (`digitcmp.stage.results_path`), so the
+each architecture's winner from its search JSON (`digitcmp.pipeline`), so the
 grid search, whose winner a small perturbation can change (one 300-pair validation set),
 is held fixed and only the precision differs. Trainings go through the engine and its cache.
 """
@@ -17,7 +17,7 @@ from digitcmp.errors import UserError
 from digitcmp.files import read_json
 from digitcmp.training.registry import NAMES
 from digitcmp.search import retrain
-from digitcmp.stage import results_path
+from digitcmp.pipeline import outputs
 from digitcmp_report.stats import paired_change, paired_change_text
 
 
@@ -34,7 +34,7 @@ def main() -> None:
         params["train"]["repeats"] = args.repeats
     runs = {"fp32": {}, "bf16": {}}
     for arch in args.archs:
-        found = results_path("search", arch)
+        found = outputs(arch).search
         if not found.is_file():
             raise UserError(f"{found} is missing; run `dvc repro` first")
         best = read_json(found)["best"]

@@ -30,7 +30,8 @@ from digitcmp.training.registry import NAMES
 from digitcmp.search import _spec
 from digitcmp.training.seeds import derive_seed
 from digitcmp.training.task import Task
-from digitcmp.stage import results_path, run_stage, stage_of
+from digitcmp.stage import run_stage
+from digitcmp.pipeline import outputs
 from digitcmp_report.build import BEST_FILE
 
 OUT = "experiments/train_time.json"
@@ -47,7 +48,7 @@ def cpu_name() -> str:
 
 def seconds(arch: str, params: dict, fingerprint: str, repeat: int) -> float:
     """Median wall seconds of one retraining of `arch`'s winner (draw 1, one thread, no cache)."""
-    best = read_output(results_path("runs", arch), {"lr": (int, float), "hidden": int}, f"dvc repro {stage_of(arch)}")
+    best = read_output(outputs(arch).runs, {"lr": (int, float), "hidden": int}, f"dvc repro {outputs(arch).stage}")
     task = Task(_spec(arch, best, params, derive_seed(params["data"]["seed"], "retrain", arch, 1)), draw=1)
     run_task(task, DATA, fingerprint, "cpu")  # warm-up: first calls, kernels
     times = []

@@ -35,7 +35,6 @@ may differ by design.
 import ast
 import functools
 import hashlib
-import math
 import os
 import sys
 import tempfile
@@ -45,6 +44,7 @@ import torch
 
 from digitcmp.errors import UserError
 from digitcmp.files import dumps_json, read_json, unreadable, write_json
+from digitcmp.training import checks
 
 PACKAGE = Path(__file__).resolve().parent / "training"  # what the key hashes
 EXTRAS_MODULE = "digitcmp.training.extras"
@@ -138,7 +138,7 @@ def _accuracies(value, sizes: dict[str, int], exact: bool) -> str | None:
     if (set(value) != set(sizes)) if exact else not set(value) <= set(sizes):
         return f"sets {sorted(value)[:4]}, expected {sorted(sizes)}"
     for name, acc in value.items():
-        if isinstance(acc, bool) or not isinstance(acc, (int, float)) or not (math.isfinite(acc) and 0 <= acc <= 1):
+        if not checks.number(0, 1)(acc):
             return f"{name} = {str(acc)[:20]} is not an accuracy in [0, 1]"
         if round(acc * sizes[name]) / sizes[name] != acc:
             return f"{name} = {acc} is not a count of correct answers out of {sizes[name]}"
@@ -153,10 +153,10 @@ def check_result(record, sizes: dict[str, int], epochs: int, track_epochs: bool)
     why = _accuracies(record["acc"], sizes, True) or _accuracies(record["digit_acc"], digits, False)
     if why:
         return why
-    if not isinstance(record["diverged"], bool):
+    if not checks.boolean(record["diverged"]):
         return f"diverged = {str(record['diverged'])[:20]} is not true or false"
     run = record["epochs_run"]
-    if isinstance(run, bool) or not isinstance(run, int) or not 0 <= run <= epochs:
+    if not checks.integer(0, epochs)(run):
         return f"epochs_run = {str(run)[:20]} is not in 0..{epochs}"
     history = record["history"]
     if not isinstance(history, list) or len(history) != (run + 1 if track_epochs else 0):

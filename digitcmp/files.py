@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import IO, Any
 
 from digitcmp.errors import UserError
+from digitcmp.training.checks import is_a
 
 
 def _temp_file(path: Path, fill: Callable[[IO[bytes]], None]) -> str:
@@ -161,7 +162,7 @@ def check_output(obj: Any, path: str | Path, required: dict[str, type | tuple[ty
         raise UserError(f"{path}: not a JSON object; run `{remedy}`")
     for key, kind in required.items():
         value = obj.get(key)
-        if not isinstance(value, kind) or isinstance(value, bool) or (isinstance(value, float) and value != value):
+        if not is_a(value, kind):
             raise UserError(f"{path}: {key} is {value!r:.40}, not a {getattr(kind, '__name__', 'number')}; "
                             f"run `{remedy}`")
     return obj

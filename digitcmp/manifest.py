@@ -15,6 +15,7 @@ import numpy as np
 from digitcmp.errors import UserError
 from digitcmp.host import machine_bytes
 from digitcmp.files import read_regular, unreadable
+from digitcmp.training.checks import integer
 
 
 def damaged(directory: Path, what: str) -> UserError:
@@ -34,8 +35,8 @@ def check_manifest(directory: Path, manifest, names: tuple[str, ...]) -> dict:
         if not (isinstance(entry, dict) and isinstance(entry.get("sha256"), str) and isinstance(entry.get("dtype"), str)
                 and isinstance(entry.get("shape"), list)):
             raise damaged(directory, f"manifest.json has no valid entry for {name}.npy")
-    for key, ok in (("source", lambda v: isinstance(v, str)), ("n_pairs", _is_count), ("repeats", _is_count),
-                    ("seed", lambda v: _is_count(v) or v == 0)):
+    for key, ok in (("source", lambda v: isinstance(v, str)), ("n_pairs", integer(1)), ("repeats", integer(1)),
+                    ("seed", integer(0))):
         if not ok(meta.get(key)):
             raise damaged(directory, f"manifest.json has params.{key} {meta.get(key)!r}")
     return files
@@ -63,16 +64,12 @@ def npy_limit(directory: Path, name: str, entry: dict) -> int:
         itemsize = np.dtype(entry["dtype"]).itemsize
     except TypeError:
         raise damaged(directory, f"manifest.json gives {name}.npy the dtype {entry['dtype'][:20]!r}")
-    if not all(isinstance(n, int) and not isinstance(n, bool) and n >= 0 for n in shape):
+    if not all(map(integer(0), shape)):
         raise damaged(directory, f"manifest.json gives {name}.npy the shape {str(shape)[:40]}")
     size = math.prod(shape) * itemsize
     if size > machine_bytes():
         raise damaged(directory, f"manifest.json gives {name}.npy {size:,} bytes, more than this machine's memory")
     return size + NPY_HEADER
-
-
-def _is_count(v) -> bool:
-    return isinstance(v, int) and not isinstance(v, bool) and v >= 1
 
 
 def check_arrays(directory: Path, arrays: dict[str, np.ndarray], meta: dict) -> None:

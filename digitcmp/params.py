@@ -10,10 +10,7 @@ axis). They come back as lists.
 """
 
 import difflib
-import math
 import re
-from collections.abc import Callable
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -21,7 +18,7 @@ from ruamel.yaml import YAML
 from ruamel.yaml.error import YAMLError
 
 from digitcmp.training import augment, registry
-from digitcmp.training.models import Option
+from digitcmp.training.checks import Rule, boolean, integer, is_number, number, one_of
 from digitcmp.training.schedule import OPTIONS as TRAINING
 from digitcmp.data import SOURCES, check_n_pairs
 from digitcmp.errors import UserError
@@ -31,62 +28,28 @@ from digitcmp.training.precision import PRECISIONS
 BACKENDS = ("fork", "spawn", "dask")  # how digitcmp.engine starts its workers
 
 
-@dataclass(frozen=True)
-class Rule:
-    check: Callable[[Any], bool]
-    allowed: str
-    axis: bool = False  # a list of values or a single one
-    default: Any = None  # None: the key is required
-    cast: Callable[[Any], Any] = lambda v: v  # applied to each valid value
-
-
-def _is_int(v: Any) -> bool:
-    return isinstance(v, int) and not isinstance(v, bool)
-
-
-def _is_num(v: Any) -> bool:
-    return (_is_int(v) or isinstance(v, float)) and math.isfinite(v)
-
-
-def number(low: float, inclusive: bool = True, high: float | None = None) -> Callable[[Any], bool]:
-    def check(v: Any) -> bool:
-        if not _is_num(v):
-            return False
-        above = v >= low if inclusive else v > low
-        return above and (high is None or v < high)
-    return check
-
-
-def integer(low: int) -> Callable[[Any], bool]:
-    return lambda v: _is_int(v) and v >= low
-
-
-def one_of(*choices: Any) -> Callable[[Any], bool]:
-    return lambda v: isinstance(v, str) and v in choices
-
-
 SCHEMA: dict[str, Any] = {
-    "lr": Rule(number(0, inclusive=False), "a number > 0", axis=True, cast=float),
+    "lr": Rule(number(0, open_low=True), "a number > 0", axis=True, cast=float),
     "hidden": Rule(integer(1), "an integer >= 1", axis=True),
     "lambda": Rule(number(0), "a number >= 0", axis=True, cast=float),
     "data": {
         "source": Rule(one_of(*SOURCES), " or ".join(SOURCES)),
         "root": Rule(lambda v: isinstance(v, str) and v != "", "a directory path", default="data/mnist"),
-        "download": Rule(lambda v: isinstance(v, bool), "true or false", default=False),
+        "download": Rule(boolean, "true or false", default=False),
         "n_pairs": Rule(integer(1), "an integer >= 1"),
         "seed": Rule(integer(0), "an integer >= 0"),
     },
     "train": {
         "epochs": Rule(integer(1), "an integer >= 1"),
         "batch_size": Rule(integer(1), "an integer >= 1"),
-        "val_fraction": Rule(number(0, inclusive=False, high=1), "a number strictly between 0 and 1"),
+        "val_fraction": Rule(number(0, 1, open_low=True, open_high=True), "a number strictly between 0 and 1"),
         "repeats": Rule(integer(2), "an integer >= 2 (a standard deviation needs two runs)"),
         "curve_epochs": Rule(integer(1), "an integer >= 1", default=50),
         "workers": Rule(lambda v: v == "auto" or integer(1)(v), "'auto' (one per core) or an integer >= 1",
                         default="auto"),
         "backend": Rule(one_of(*BACKENDS), ", ".join(BACKENDS), default="fork"),
         "precision": Rule(one_of(*PRECISIONS), ", ".join(PRECISIONS), default="fp32"),
-        "standardise": Rule(lambda v: isinstance(v, bool), "true or false", default=True),
+        "standardise": Rule(boolean, "true or false", default=True),
         "device": Rule(lambda v: isinstance(v, str) and re.fullmatch(r"cpu|cuda(:[0-9]+)?", v) is not None,
                        "'cpu' or 'cuda' (or 'cuda:N')", default="cpu"),
     },
@@ -150,16 +113,16 @@ def _validate(raw: Any, schema: dict[str, Any], prefix: str = "") -> dict[str, A
 def _like(default: Any, value: Any) -> Any:
     """`value` in the type of the option's default: dropout 0 and 0.0 are one value, with
     one seed and one cache key."""
-    return float(value) if isinstance(default, float) and _is_num(value) else value
+    return float(value) if isinstance(default, float) and is_number(value) else value
 
 
 # How an extra trains, where it differs from the study (digitcmp.search.RECIPE): its own
 # batch size, the options of digitcmp.training.train, and the train pairs its retrainings fit
 # (at most data.n_pairs, checked in `validate`).
 RECIPE = {
-    "batch_size": Option(None, integer(1), "an integer >= 1"),
+    "batch_size": Rule(integer(1), "an integer >= 1"),
     **TRAINING,
-    "fit_pairs": Option(None, integer(1), "an integer from 1 to data.n_pairs"),
+    "fit_pairs": Rule(integer(1), "an integer from 1 to data.n_pairs"),
 }
 
 

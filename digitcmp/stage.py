@@ -1,5 +1,5 @@
-"""What every stage script shares: user errors as one line, interrupts as a hint, and where
-the per-architecture results live.
+"""What every stage script shares: user errors as one line, interrupts as a hint, and the
+checks a study stage makes before its first training.
 
 Importing this module (stages/__init__.py does, before a stage script's own imports)
 makes Ctrl-C print the one "interrupted" line from the stage's first instruction on:
@@ -15,7 +15,6 @@ import re
 import signal
 import sys
 from collections.abc import Callable
-from pathlib import Path
 
 from digitcmp.errors import UserError
 
@@ -86,22 +85,6 @@ def one_arch(argv: list[str], allowed: tuple[str, ...]) -> str:
         got = " ".join(argv) or "nothing"
         raise UserError(f"architecture: {got!r} is not allowed; allowed: one of {', '.join(allowed)}")
     return argv[0]
-
-
-def results_path(kind: str, arch: str) -> Path:
-    """`kind` ("search" or "runs") of `arch`'s study stage: metrics/<kind>/<arch>.json for the
-    study's sixteen, metrics/extras/<kind>/<arch>.json for the others (a folder of their own,
-    so that an extra's results are no dependency of the curve stage)."""
-    from digitcmp.training.registry import STUDY  # here: importing this module stays light (see above)
-
-    return Path("metrics" if arch in STUDY else "metrics/extras") / kind / f"{arch}.json"
-
-
-def stage_of(arch: str) -> str:
-    """The DVC stage that writes `arch`'s results."""
-    from digitcmp.training.registry import STUDY
-
-    return f"{'study' if arch in STUDY else 'extra'}@{arch}"
 
 
 def check_study(arch: str, params: dict, data_dir: str | None = "data/prepared") -> None:

@@ -10,6 +10,8 @@ from collections.abc import Mapping
 
 import pandas as pd
 
+from digitcmp.training.checks import is_number
+
 from digitcmp_report.labels import label
 
 TIME_FILE = "experiments/train_time.json"
@@ -22,7 +24,7 @@ def cost_markdown(everything: pd.DataFrame, timing: Mapping | None) -> str:
     (rows of `everything`: Table 2's frame with the extras; others are skipped)."""
     parts = ["## What the best models cost", ""]
     timed = {a: s for a, s in (timing or {}).get("seconds", {}).items()
-             if a in everything.index and isinstance(s, (int, float)) and not isinstance(s, bool)}
+             if a in everything.index and is_number(s)}
     if not timed:
         return "\n".join(parts + [f"Not measured here: no {TIME_FILE} for these architectures; "
                                   f"`{TIME_COMMAND}` writes it.", ""])

@@ -18,7 +18,8 @@ import subprocess
 from digitcmp.errors import UserError
 from digitcmp.files import check_output, read_output
 from digitcmp.training.registry import NAMES
-from digitcmp.stage import results_path, run_stage, stage_of
+from digitcmp.stage import run_stage
+from digitcmp.pipeline import outputs
 
 RUNS = {"test_acc": list}  # what the paired comparison reads of each runs file (and lr, hidden, lambda if there)
 from digitcmp_report.stats import paired_change, paired_change_text
@@ -57,8 +58,8 @@ def runs_at(revision: str | None) -> dict[str, dict]:
     runs = {}
     commit = commit_of(revision) if revision is not None else None
     for arch in NAMES:
-        path = results_path("runs", arch).as_posix()
-        remedy = f"dvc repro {stage_of(arch)}"
+        path = outputs(arch).runs.as_posix()
+        remedy = f"dvc repro {outputs(arch).stage}"
         if revision is None:
             if os.path.lexists(path):
                 runs[arch] = checked(read_output(path, RUNS, remedy), path, remedy)

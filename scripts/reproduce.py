@@ -36,7 +36,8 @@ from digitcmp.training.models import ARCHITECTURES
 from digitcmp.search import _spec, grid_points
 from digitcmp.training.seeds import derive_seed
 from digitcmp.training.task import Task
-from digitcmp.stage import results_path, run_stage
+from digitcmp.stage import run_stage
+from digitcmp.pipeline import outputs
 from digitcmp_report.stats import ALPHA, tost_paired
 
 DATA = "data/prepared"
@@ -56,13 +57,13 @@ def winner_point(arch: str, best: dict, params: dict) -> dict:
     for point in grid_points(arch, params):
         if all(point[key] == best[key] for key in point):
             return point
-    raise UserError(f"{results_path('search', arch)}: its winner {best} is not a point of params.yaml's grid; "
+    raise UserError(f"{outputs(arch).search}: its winner {best} is not a point of params.yaml's grid; "
                     f"allowed: metrics computed with this params.yaml")
 
 
 def tasks_for(arch: str, params: dict, k: int | None) -> tuple[list[Task], list[float], list[str]]:
     """The trainings to rerun for `arch`, their committed accuracies and their labels."""
-    found, runs = read_json(results_path("search", arch)), read_json(results_path("runs", arch))
+    found, runs = read_json(outputs(arch).search), read_json(outputs(arch).runs)
     seed, train = params["data"]["seed"], params["train"]
     point = winner_point(arch, found["best"], params)
     tasks = [Task(_spec(arch, point, params, derive_seed(seed, "search", arch, *sorted(point.items()))),
@@ -81,7 +82,7 @@ def check(arch: str, params: dict, k: int | None) -> dict:
     results = run_trainings(tasks, DATA, train["device"], train["workers"], train["backend"], f"reproduce {arch}")
     here = [results[0]["acc"]["val"]] + [r["acc"]["test"] for r in results[1:]]
     diffs = [h - c for h, c in zip(here, committed)]
-    margin = read_json(results_path("runs", arch))["std"]
+    margin = read_json(outputs(arch).runs)["std"]
     tost = tost_paired(diffs[1:], margin)
     identical = sum(d == 0 for d in diffs)
     verdict = ("bit-identical" if identical == len(diffs) else

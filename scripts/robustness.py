@@ -25,7 +25,8 @@ from digitcmp.errors import UserError
 from digitcmp.files import read_json, write_json
 from digitcmp.training.models import ARCHITECTURES
 from digitcmp.search import search
-from digitcmp.stage import results_path, run_stage
+from digitcmp.stage import run_stage
+from digitcmp.pipeline import outputs
 from digitcmp_report.margins import POINT, margin_pairs
 from scripts.conditions import override, prepared_dir
 
@@ -50,8 +51,8 @@ def main(argv: list[str]) -> None:
     for arch in ARCHITECTURES:
         splits = []
         for draw in range(args.draws + 1):
-            committed = draw == 0 and not changed and results_path("search", arch).is_file()
-            found = read_json(results_path("search", arch)) if committed else search(arch, params, where, draw)
+            committed = draw == 0 and not changed and outputs(arch).search.is_file()
+            found = read_json(outputs(arch).search) if committed else search(arch, params, where, draw)
             splits.append({"draw": draw, "best": {k: found["best"][k] for k in POINT},
                            "val_acc": found["best"]["val_acc"], "margin_pairs": margin_pairs(found["grid"], n_val)})
         point = lambda s: tuple(s["best"].values())  # noqa: E731

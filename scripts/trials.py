@@ -36,7 +36,8 @@ from digitcmp.training.extras import TTA_SHIFTS
 from digitcmp.files import read_json, read_output, write_json
 from digitcmp.search import RECIPE, _spec
 from digitcmp.training.seeds import derive_seed
-from digitcmp.stage import results_path, run_stage, stage_of
+from digitcmp.stage import run_stage
+from digitcmp.pipeline import outputs
 from digitcmp.training.train import evaluate, normalise, train
 from scripts.conditions import override
 
@@ -47,7 +48,7 @@ N_FIT = 700  # of each draw's train pairs; the other 300 validate
 
 def base_point(arch: str) -> dict:
     """The winner of `arch`'s grid, as its retrainings ran it."""
-    runs = read_output(results_path("runs", arch), {"lr": (int, float), "hidden": int}, f"dvc repro {stage_of(arch)}")
+    runs = read_output(outputs(arch).runs, {"lr": (int, float), "hidden": int}, f"dvc repro {outputs(arch).stage}")
     keys = ("lr", "hidden", "lambda", *registry.options(arch), *augment.OPTIONS, *RECIPE)
     return {k: runs[k] for k in keys if k in runs}
 

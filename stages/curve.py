@@ -15,7 +15,8 @@ from digitcmp.files import check_writable, dumps_json, read_output, write_all
 from digitcmp.live import NAMES, live_files, tsv_path
 from digitcmp.training.models import ARCHITECTURES
 from digitcmp.search import best_architecture, curve
-from digitcmp.stage import results_path, run_stage, stage_of
+from digitcmp.stage import run_stage
+from digitcmp.pipeline import outputs
 
 
 def main(argv: list[str]) -> None:
@@ -24,10 +25,10 @@ def main(argv: list[str]) -> None:
     bounds.check_device(train["device"])
     bounds.check_steps("curve", train["curve_epochs"] * math.ceil(params["data"]["n_pairs"] / train["batch_size"]),
                        f"train.curve_epochs {train['curve_epochs']}")
-    runs = {arch: read_output(results_path("runs", arch), {"mean": (int, float)}, f"dvc repro {stage_of(arch)}")
+    runs = {arch: read_output(outputs(arch).runs, {"mean": (int, float)}, f"dvc repro {outputs(arch).stage}")
             for arch in ARCHITECTURES}
     arch = best_architecture(runs)
-    path, remedy = results_path("search", arch), f"dvc repro {stage_of(arch)}"
+    path, remedy = outputs(arch).search, f"dvc repro {outputs(arch).stage}"
     best = read_output(path, {"best": dict}, remedy)["best"]
     if not (isinstance(best.get("lr"), (int, float)) and isinstance(best.get("hidden"), int)):
         raise UserError(f"{path}: best is {str(best)[:60]}, not a grid point; run `{remedy}`")

@@ -5,7 +5,7 @@ metrics/best.json), plots/*.csv and plots/*.png (see `digitcmp_report.build`).
 Its params are dvc.yaml's `report` stage's (the one list): which extras get rows below
 Table 2, and what the example pairs and the protocol's description need; the grid's
 values are read from metrics/search, so that only the searches depend on them.
-Reads every architecture's search and runs JSON (`digitcmp.stage.results_path`),
+Reads every architecture's search and runs JSON (where dvc.yaml's study commands write them, `digitcmp.pipeline`),
 metrics/curve.json, the curve stage's DVCLive files (dvclive/), data/prepared (the example pairs: the first 16
 of the grid search's draw; and how much the retrainings' test sets overlap) and, when it
 is there, experiments/study_conditions.json (the sixteen under the study's conditions,
@@ -23,7 +23,8 @@ from digitcmp.files import read_json, read_output, write_all
 from digitcmp.live import LIVE_DIR, curve_csv
 from digitcmp.training.models import ARCHITECTURES
 from digitcmp.training.pairs import Prepared, make_pairs
-from digitcmp.stage import results_path, run_stage, stage_of
+from digitcmp.stage import run_stage
+from digitcmp.pipeline import outputs
 from digitcmp_report.build import ACCURACY_DIR, build_report
 from digitcmp_report.cost import TIME_COMMAND, TIME_FILE, TIME_KEYS
 from digitcmp_report.gap import CONDITIONS_FILE
@@ -53,7 +54,7 @@ REQUIRED = {
 
 def read_results(kind: str, archs: list[str]) -> dict[str, dict]:
     """`kind` ("runs" or "search") of each of `archs`; a missing or damaged file is a UserError naming it."""
-    return {a: read_output(results_path(kind, a), REQUIRED[kind], f"dvc repro {stage_of(a)}") for a in archs}
+    return {a: read_output(getattr(outputs(a), kind), REQUIRED[kind], f"dvc repro {outputs(a).stage}") for a in archs}
 
 
 def main(argv: list[str]) -> None:
@@ -71,13 +72,13 @@ def main(argv: list[str]) -> None:
     timing = read_output(TIME_FILE, TIME_KEYS, TIME_COMMAND) if Path(TIME_FILE).is_file() else None
     trials = read_output(TRIALS_FILE, {}, TRIALS_COMMAND) if Path(TRIALS_FILE).is_file() else None
     curve = read_output("metrics/curve.json", {"arch": str}, "dvc repro curve")
-    outputs = build_report(runs, searches, protocol, curve_text, curve,
+    files = build_report(runs, searches, protocol, curve_text, curve,
                            example_pairs(prepared), extras=extras, conditions=conditions, params=params,
                            timing=timing, reproduced=read_all(),
                            robustness=read_json(ROBUSTNESS) if Path(ROBUSTNESS).is_file() else None,
                            trials=trials)
-    write_all(outputs)
-    for stale in set(Path(ACCURACY_DIR).glob("*.json")) - {Path(p) for p in outputs}:
+    write_all(files)
+    for stale in set(Path(ACCURACY_DIR).glob("*.json")) - {Path(p) for p in files}:
         stale.unlink()  # an architecture no longer in params.yaml (DVC removes them itself)
 
 

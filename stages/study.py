@@ -1,7 +1,8 @@
 """Stages `study@<arch>` and `extra@<extra>`: one architecture under the study's protocol
-(§3.2): its grid on draw 0's fit/validation split → metrics/search/<arch>.json, then the
-winner `train.repeats` times, each on a fresh draw → metrics/runs/<arch>.json (an extra's
-under metrics/extras/, see `digitcmp.stage.results_path`).
+(§3.2): its grid on draw 0's fit/validation split → the search JSON, then the winner
+`train.repeats` times, each on a fresh draw → the runs JSON.
+
+    python -m stages.study ARCH SEARCH_JSON RUNS_JSON     (the paths as dvc.yaml gives them)
 
 Both steps are one stage: a stage's start (Python and torch, DVC's lock bookkeeping)
 costs ~2.5 s, and with every training cached a rerun of the search is cheap.
@@ -14,14 +15,17 @@ from digitcmp import params as P
 from digitcmp.files import check_writable, dumps_json, write_all
 from digitcmp.training.registry import NAMES
 from digitcmp.search import retrain, search
-from digitcmp.stage import check_study, one_arch, results_path, run_stage
+from digitcmp.errors import UserError
+from digitcmp.stage import check_study, one_arch, run_stage
 
 
 def main(argv: list[str]) -> None:
-    arch = one_arch(argv, NAMES)
+    arch, outs = one_arch(argv[:1], NAMES), argv[1:]
+    if len(outs) != 2:
+        raise UserError(f"{arch}: {len(outs)} result paths given; allowed: its search JSON and runs JSON, as "
+                        f"dvc.yaml's study command gives them")
     params = P.load()
     check_study(arch, params)
-    outs = results_path("search", arch), results_path("runs", arch)
     check_writable(outs)  # before the trainings, not after
     found = search(arch, params)
     runs = retrain(arch, found["best"], params)

@@ -44,6 +44,14 @@ def with_pairs(params: dict, n_pairs: int) -> dict:
     return params
 
 
+def study_argv(arch: str) -> tuple[str, ...]:
+    """The study stage's command for `arch`, as dvc.yaml gives it."""
+    from digitcmp.pipeline import outputs
+
+    found = outputs(arch, ROOT)
+    return "python", "-m", "stages.study", arch, found.search.as_posix(), found.runs.as_posix()
+
+
 def env(repo: Path) -> dict:
     e = dict(os.environ)
     e["PATH"] = f"{VENV_BIN}{os.pathsep}{e['PATH']}"

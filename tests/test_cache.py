@@ -11,7 +11,7 @@ from pathlib import Path
 
 from digitcmp.cache import PACKAGE, code_fingerprint
 from digitcmp.training.registry import NAMES, SOURCES
-from tests.dvcproject import clone, dvc, env, ran_stages, run, write_params
+from tests.dvcproject import clone, dvc, env, ran_stages, run, write_params, study_argv
 
 ARCH = "shallow_sharing_aux"
 
@@ -133,6 +133,6 @@ def test_temp_experiment_reuses_the_workspace_cache(base, tmp_path):
 def test_an_empty_cache_variable_means_the_default(base, tmp_path):
     repo = clone(base, tmp_path / "repo")
     shutil.rmtree(repo / ".cache")
-    run(repo, "python", "-m", "stages.study", ARCH, env={**env(repo), "DIGITCMP_CACHE": ""})
+    run(repo, *study_argv(ARCH), env={**env(repo), "DIGITCMP_CACHE": ""})
     assert len(list((repo / ".cache" / "trainings").glob("*.json"))) == 3
     assert not list(repo.glob("*.json"))

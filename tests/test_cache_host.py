@@ -4,7 +4,7 @@ import json
 
 from digitcmp import host
 from digitcmp.cache import task_key
-from tests.dvcproject import clone, env, run
+from tests.dvcproject import clone, env, run, study_argv
 
 ARCH = "shallow_sharing_aux"
 XEON = {"cpu_vendor": "GenuineIntel", "cpu_model": "Intel(R) Xeon(R) Platinum 8375C CPU @ 2.90GHz",
@@ -37,7 +37,7 @@ def test_an_entry_from_another_host_kind_is_never_served(base, tmp_path):
     repo = clone(base, tmp_path / "repo")
     store = tmp_path / "store"
     e = {**env(repo), "DIGITCMP_CACHE": str(store)}
-    run(repo, "python", "-m", "stages.study", ARCH, env=e)
+    run(repo, *study_argv(ARCH), env=e)
     runs = json.loads((repo / "metrics/runs" / f"{ARCH}.json").read_text())
     assert runs["hosts"] == [host.kind_id()]
     entries = sorted(store.glob("*.json"))
@@ -48,6 +48,6 @@ def test_an_entry_from_another_host_kind_is_never_served(base, tmp_path):
         for name, acc in entry["result"]["acc"].items():  # another count of correct pairs
             entry["result"]["acc"][name] = 0.5 if acc != 0.5 else 1.0
         path.write_text(json.dumps(entry))
-    again = run(repo, "python", "-m", "stages.study", ARCH, env=e)
+    again = run(repo, *study_argv(ARCH), env=e)
     assert again.stderr.count(f"computed on host kind '{host.kind_id(XEON)}'") == 3
     assert json.loads((repo / "metrics/runs" / f"{ARCH}.json").read_text()) == runs

@@ -13,7 +13,8 @@ from digitcmp.errors import UserError
 from digitcmp.training.extras import ACTIVATIONS
 from digitcmp.training.extras.probcmp_conv import log_p_leq
 from digitcmp.training.fast import fast_layout
-from digitcmp.training.models import ARCHITECTURES, Entry, Option
+from digitcmp.training.checks import Rule
+from digitcmp.training.models import ARCHITECTURES, Entry
 from digitcmp.training.registry import EXTRAS, build
 from digitcmp.training.train import TrainSpec, train
 from digitcmp.search import RECIPE
@@ -32,7 +33,7 @@ CASES = [(name, {}) for name in EXTRAS] + [
 
 @pytest.mark.parametrize("option", ["scale", "rotate", "lambda", "hidden"])
 def test_an_option_named_like_an_augmentation_option_or_a_grid_axis_is_refused_in_one_line(option):
-    entry = Entry(lambda hidden, **_: None, family="x", options={option: Option(1.0, lambda v: True, "any")})
+    entry = Entry(lambda hidden, **_: None, family="x", options={option: Rule(lambda v: True, "any", default=1.0)})
     with pytest.raises(UserError) as err:
         registry.check_entry("clash", entry, "digitcmp/training/extras/clash.py")
     assert str(err.value).startswith(f"digitcmp/training/extras/clash.py: clash's option {option!r} is taken; allowed: ")

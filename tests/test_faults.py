@@ -18,10 +18,10 @@ from pathlib import Path
 import pytest
 import yaml
 
-from tests.dvcproject import clone, env, ran_stages, run, write_params
+from tests.dvcproject import clone, env, ran_stages, run, write_params, study_argv
 
 ARCH = "shallow_sharing_aux"
-STUDY = ("python", "-m", "stages.study", ARCH)
+STUDY = study_argv(ARCH)
 OUTS = (f"metrics/search/{ARCH}.json", f"metrics/runs/{ARCH}.json")
 CURVE_OUTS = ("metrics/curve.json", "dvclive/metrics.json", "dvclive/plots/metrics/val_acc.tsv")
 REPORT_OUTS = ("results.md", "metrics/best.json")

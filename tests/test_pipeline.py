@@ -7,7 +7,7 @@ import shutil
 import pytest
 
 from digitcmp.training.models import ARCHITECTURES
-from tests.dvcproject import ROOT, TINY, clone, dvc, env, ran_stages, run, write_params
+from tests.dvcproject import ROOT, TINY, clone, dvc, env, ran_stages, run, write_params, study_argv
 
 
 def digest(path):
@@ -99,7 +99,7 @@ def test_workers_and_backend_do_not_change_results(repo, tmp_path):
         write_params(repo, {**TINY, "lambda": [0.25, 0.5], "train": {**TINY["train"], "workers": workers,
                                                                     "backend": backend}})
         cache = {"DIGITCMP_CACHE": str(tmp_path / f"cache{i}")}  # a fresh cache: every run really trains
-        run(repo, "python", "-m", "stages.study", "shallow_sharing_aux", env={**env(repo), **cache})
+        run(repo, *study_argv("shallow_sharing_aux"), env={**env(repo), **cache})
         outputs.append([(repo / f"metrics/{d}/shallow_sharing_aux.json").read_bytes() for d in ("search", "runs")])
     assert outputs[0] == outputs[1] == outputs[2]
 

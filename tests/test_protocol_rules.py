@@ -7,7 +7,7 @@ import torch
 
 from digitcmp.search import retrain
 from digitcmp.training.train import TrainSpec, evaluate, train
-from tests.dvcproject import TINY, clone, env, run, write_params
+from tests.dvcproject import TINY, clone, env, run, write_params, study_argv
 
 ARCH = "shallow_sharing_noaux"
 
@@ -16,7 +16,7 @@ def test_the_study_stage_retrains_the_grid_point_with_the_best_validation_accura
     repo = clone(base, tmp_path / "repo")
     params = {**TINY, "lr": [1e-5, 1e-3, 1e-1], "hidden": [8, 16]}
     write_params(repo, params)
-    run(repo, "python", "-m", "stages.study", ARCH, env=env(repo))
+    run(repo, *study_argv(ARCH), env=env(repo))
     grid = json.loads((repo / "metrics/search" / f"{ARCH}.json").read_text())["grid"]
     runs = json.loads((repo / "metrics/runs" / f"{ARCH}.json").read_text())
     # By hand: the highest validation accuracy; ties to the smaller hidden, then lr.

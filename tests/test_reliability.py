@@ -12,7 +12,7 @@ import pytest
 
 from digitcmp.data import prepare_arrays
 from digitcmp.search import pick_best
-from tests.dvcproject import TINY, dvc, env, ran_stages, run, write_params
+from tests.dvcproject import TINY, dvc, env, ran_stages, run, write_params, study_argv
 
 # A stage long enough to interrupt: 16 + 2 conv2 trainings of about 0.13 s each.
 SLOW = {**TINY, "lr": [1.0e-3, 1.0e-2], "hidden": [8, 16, 32, 64], "lambda": [0.25, 0.5],
@@ -65,7 +65,7 @@ def test_interrupted_stage_resumes_to_identical_results(repo, tmp_path, sig):
     if sig == signal.SIGINT:
         fresh = {**env(repo), "DIGITCMP_CACHE": str(tmp_path / "fresh")}
         resumed = [(repo / out).read_bytes() for out in OUTS]
-        run(repo, "python", "-m", "stages.study", "conv2_sharing_aux", env=fresh)
+        run(repo, *study_argv("conv2_sharing_aux"), env=fresh)
         assert [(repo / out).read_bytes() for out in OUTS] == resumed
 
 
@@ -74,7 +74,7 @@ def test_interrupted_stage_script_leaves_its_previous_outputs(repo):
     neither of its two files: the previous search and runs stay a matching pair."""
     before = [(repo / out).read_bytes() for out in OUTS]
     write_params(repo, SLOW)
-    proc, entries = start_and_wait_for_trainings([sys.executable, "-m", "stages.study", "conv2_sharing_aux"], repo,
+    proc, entries = start_and_wait_for_trainings([sys.executable, *study_argv("conv2_sharing_aux")[1:]], repo,
                                                  stderr=subprocess.PIPE, text=True)
     proc.send_signal(signal.SIGINT)
     _, err = proc.communicate()
@@ -94,14 +94,14 @@ def test_damaged_data_is_detected_before_training(repo):
         f.seek(-1, os.SEEK_END)
         f.write(bytes([last[0] ^ 0xFF]))
     os.utime(draws, ns=(info.st_atime_ns, info.st_mtime_ns))
-    out = run(repo, "python", "-m", "stages.study", "mlp_sharing_aux", check=False)
+    out = run(repo, *study_argv("mlp_sharing_aux"), check=False)
     assert out.returncode == 2
     assert out.stderr.strip().splitlines() == [
         "error: data/prepared: draws.npy does not match its hash in manifest.json (truncated or edited?); "
         "rerun `dvc repro -f prepare`"]
     assert "prepare" not in ran_stages(dvc(repo, "repro", "prepare").stdout)  # what the old hint said
     dvc(repo, "repro", "-f", "prepare")
-    run(repo, "python", "-m", "stages.study", "mlp_sharing_aux")
+    run(repo, *study_argv("mlp_sharing_aux"))
 
 
 def test_diverged_never_wins_over_finite():

@@ -24,20 +24,16 @@ from collections.abc import Mapping
 import torch
 import torch.nn.functional as F
 
-from digitcmp.training.models import Option
-
-
-def _number(v) -> bool:
-    return isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v)
+from digitcmp.training.checks import Rule, boolean, number
 
 
 # Each defaults to off. Grid keys of any extra (`extras.<name>.<option>` in params.yaml).
 OPTIONS = {
-    "swap": Option(False, lambda v: isinstance(v, bool), "true, false"),
-    "rotate": Option(0.0, lambda v: _number(v) and 0 <= v <= 45, "a number of degrees from 0 to 45"),
-    "shift": Option(0.0, lambda v: _number(v) and 0 <= v <= 4, "a number of pixels from 0 to 4"),
-    "scale": Option(0.0, lambda v: _number(v) and 0 <= v <= 0.5, "a fraction from 0 to 0.5"),
-    "elastic": Option(0.0, lambda v: _number(v) and 0 <= v <= 2, "a number of pixels from 0 to 2"),
+    "swap": Rule(boolean, "true, false", default=False),
+    "rotate": Rule(number(0, 45), "a number of degrees from 0 to 45", default=0.0),
+    "shift": Rule(number(0, 4), "a number of pixels from 0 to 4", default=0.0),
+    "scale": Rule(number(0, 0.5), "a fraction from 0 to 0.5", default=0.0),
+    "elastic": Rule(number(0, 2), "a number of pixels from 0 to 2", default=0.0),
 }
 SIGMA = 1.5  # px: the elastic field's smoothness
 _TAPS = 3  # the Gaussian filter's half-width in pixels (7 taps)

@@ -9,17 +9,19 @@ models have two branches (and aux heads) of the same shape with their own weight
 `hidden` is the width the grid search tunes. ReLU throughout.
 
 This module also holds what every architecture module shares: `Output`, what a model
-returns, and `Entry` / `Option`, how a module registers its architectures with
+returns, and `Entry`, how a module registers its architectures with
 `digitcmp.training.registry` (a module-level `REGISTER` mapping name → Entry).
 """
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from functools import partial
-from typing import Any, NamedTuple
+from typing import NamedTuple
 
 import torch
 from torch import nn
+
+from digitcmp.training.checks import Rule
 
 
 class Output(NamedTuple):
@@ -31,15 +33,6 @@ class Output(NamedTuple):
 
 
 @dataclass(frozen=True)
-class Option:
-    """One option of an architecture: its default, and which values it allows."""
-
-    default: Any
-    check: Callable[[Any], bool]
-    allowed: str  # what is allowed, in words, for the one-line error
-
-
-@dataclass(frozen=True)
 class Entry:
     """One architecture as its module registers it: `build(hidden, **options)` → a model
     whose attributes `sharing` and `aux` say whether one branch serves both digits and
@@ -47,7 +40,7 @@ class Entry:
 
     build: Callable[..., nn.Module]
     family: str
-    options: Mapping[str, Option] = field(default_factory=dict)
+    options: Mapping[str, Rule] = field(default_factory=dict)  # option → its check and default
 
 
 FAMILIES = ("shallow", "mlp", "conv1", "conv2")

@@ -18,7 +18,8 @@ from torch import nn
 
 from digitcmp.training import augment, extras, models
 from digitcmp.errors import UserError
-from digitcmp.training.models import Entry, Option
+from digitcmp.training.checks import Rule, integer
+from digitcmp.training.models import Entry
 
 
 GRID_AXES = ("lr", "hidden", "lambda")  # every architecture's grid axes, beside its options
@@ -66,8 +67,8 @@ def entry(name: str) -> Entry:
     return ENTRIES[name]
 
 
-def options(name: str) -> dict[str, Option]:
-    """The options `name` takes (option → Option); the study's sixteen take none."""
+def options(name: str) -> dict[str, Rule]:
+    """The options `name` takes (option → its Rule); the study's sixteen take none."""
     return dict(entry(name).options)
 
 
@@ -87,7 +88,7 @@ def check_options(name: str, given: dict) -> dict:
 def build(name: str, hidden: int, **given) -> nn.Module:
     """The architecture `name` with `hidden` units and options `given`; weights from torch's
     global RNG (callers seed it, see `digitcmp.training.train`)."""
-    if not isinstance(hidden, int) or isinstance(hidden, bool) or hidden < 1:
+    if not integer(1)(hidden):
         raise UserError(f"hidden: {hidden!r} is not allowed; allowed: an integer >= 1")
     found = entry(name)
     return found.build(hidden, **check_options(name, given))

@@ -5,15 +5,14 @@ read the options without importing it."""
 
 import math
 
-from digitcmp.training.models import Option
+from digitcmp.training.checks import Rule, number, one_of
 
 SCHEDULES = ("constant", "onecycle")
 # The options of TrainSpec above that an extra's grid may set (`extras.<name>.<option>` in params.yaml);
 # the study's sixteen keep the defaults.
 OPTIONS = {
-    "schedule": Option("constant", lambda v: isinstance(v, str) and v in SCHEDULES, ", ".join(SCHEDULES)),
-    "label_smoothing": Option(0.0, lambda v: isinstance(v, (int, float)) and not isinstance(v, bool)
-                              and 0 <= v <= 0.5, "a number from 0 to 0.5"),
+    "schedule": Rule(one_of(*SCHEDULES), ", ".join(SCHEDULES), default="constant"),
+    "label_smoothing": Rule(number(0, 0.5), "a number from 0 to 0.5", default=0.0),
 }
 _WARMUP, _START, _END = 0.25, 25.0, 25e4  # one-cycle: share of rising steps, lr / start and lr / end lr
 

@@ -7,7 +7,7 @@ architecture is one module here and its grid under `extras:` in params.yaml.
 The extras here return `Output(main, digit1, digit2)` like `models.PairNet`, have digit
 heads (`aux`), so `train.train` uses them unchanged with the loss main + λ·(aux₁ + aux₂),
 and share one branch between the two digits (`SharedNet`). Their options are keyword
-arguments of their builder, each with a default and a rule (`digitcmp.training.models.Option`).
+arguments of their builder, each a `digitcmp.training.checks.Rule` with its default.
 """
 
 import math
@@ -16,31 +16,30 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from digitcmp.training.models import Option, Output
+from digitcmp.training.checks import Rule, boolean, integer, number, one_of
+from digitcmp.training.models import Output
 
 ACTIVATIONS = {"relu": nn.ReLU, "leaky_relu": nn.LeakyReLU, "tanh": nn.Tanh, "sigmoid": nn.Sigmoid}
 
 
 
 
-def activation(default: str = "relu") -> Option:
-    return Option(default, lambda v: isinstance(v, str) and v in ACTIVATIONS, ", ".join(ACTIVATIONS))
+def activation(default: str = "relu") -> Rule:
+    return Rule(one_of(*ACTIVATIONS), ", ".join(ACTIVATIONS), default=default)
 
 
-def dropout(default: float = 0.0) -> Option:
-    return Option(default, lambda v: isinstance(v, (int, float)) and not isinstance(v, bool) and 0.0 <= v < 1.0,
-                  "a number in [0, 1)")
+def dropout(default: float = 0.0) -> Rule:
+    return Rule(number(0, 1, open_high=True), "a number in [0, 1)", default=default)
 
 
-def positive_int(default: int, high: int = 1024) -> Option:
+def positive_int(default: int, high: int = 1024) -> Rule:
     """An integer option with an upper bound, so that no value makes a model too large to
     even price (digitcmp.bounds counts models of width 1 to 3 at the option's value)."""
-    return Option(default, lambda v: isinstance(v, int) and not isinstance(v, bool) and 1 <= v <= high,
-                  f"an integer from 1 to {high}")
+    return Rule(integer(1, high), f"an integer from 1 to {high}", default=default)
 
 
-def flag(default: bool) -> Option:
-    return Option(default, lambda v: isinstance(v, bool), "true, false")
+def flag(default: bool) -> Rule:
+    return Rule(boolean, "true, false", default=default)
 
 
 class SeededDropout(nn.Module):
@@ -81,8 +80,8 @@ TTA_SHIFTS = {0: (), 4: ((0, 1), (0, -1), (1, 0), (-1, 0)),
               8: ((0, 1), (0, -1), (1, 0), (-1, 0), (1, 1), (1, -1), (-1, 1), (-1, -1))}
 
 
-def tta(default: int = 0) -> Option:
-    return Option(default, lambda v: v in TTA_SHIFTS, ", ".join(map(str, TTA_SHIFTS)))
+def tta(default: int = 0) -> Rule:
+    return Rule(one_of(*TTA_SHIFTS), ", ".join(map(str, TTA_SHIFTS)), default=default)
 
 
 def moved(images: torch.Tensor, rows: int, columns: int) -> torch.Tensor:
