@@ -25,7 +25,10 @@ class Outputs(NamedTuple):
 @functools.cache
 def _groups(root: Path) -> dict[str, tuple[object, list[str]]]:
     """Each study-command stage group of dvc.yaml: its foreach and its command's words."""
-    stages = YAML(typ="safe", pure=True).load((root / "dvc.yaml").read_text())["stages"]
+    try:
+        stages = YAML(typ="safe", pure=True).load((root / "dvc.yaml").read_text())["stages"]
+    except FileNotFoundError:
+        raise UserError(f"{root / 'dvc.yaml'}: not found; run from the project root (where dvc.yaml is)") from None
     return {name: (stage["foreach"], stage["do"]["cmd"].split()) for name, stage in stages.items()
             if isinstance(stage, dict) and str(stage.get("do", {}).get("cmd", "")).startswith(STUDY_COMMAND)}
 

@@ -3,6 +3,7 @@
 
 import json
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -52,55 +53,64 @@ def metrics_files(summary: Mapping[str, Any]) -> dict[str, bytes]:
     return {BEST_FILE: _json({"best": summary["best"]}), **files}
 
 
-def build_report(runs: Mapping[str, dict], searches: Mapping[str, dict], protocol: Protocol,
-                 curve_csv: str, curve_meta: Mapping[str, Any],
-                 pairs: tuple[np.ndarray, np.ndarray, np.ndarray],
-                 extras: Sequence[str] = (), archs: Sequence[str] = ARCHITECTURES,
-                 conditions: Mapping[str, Any] | None = None, params: Mapping[str, Any] | None = None,
-                 timing: Mapping[str, Any] | None = None, reproduced: Sequence[dict] = (),
-                 robustness: Mapping[str, Any] | None = None,
-                 trials: Mapping[str, Any] | None = None) -> dict[str, bytes]:
-    """Every output of the report (path relative to the project root → bytes), from the
-    runs and searches of the study's `archs` plus `extras` (rows below Table 2) and, for
-    the gap to the study's Table 2, the sixteen under the study's `conditions` (made with
-    `params`' data draws, or the section says why not) and, for what the best models cost,
-    the seconds per training of `bench.train_time` (`timing`); the hosts that ran
-    `scripts.reproduce` (`reproduced`), the winners on further splits (`robustness`) and
-    the validation-only trials the tuned network was chosen on (`trials`, `scripts.trials`)."""
+@dataclass(frozen=True)
+class Inputs:
+    """Everything the report reads, read once by the report stage (stages/report.py)."""
+
+    runs: Mapping[str, dict]  # arch → its runs JSON, the study's sixteen and the extras
+    searches: Mapping[str, dict]  # arch → its search JSON
+    protocol: Protocol
+    curve_csv: str  # the curve stage's DVCLive history as CSV (Figure 2)
+    curve: Mapping[str, Any]  # metrics/curve.json: what the curve stage trained
+    pairs: tuple[np.ndarray, np.ndarray, np.ndarray]  # example pairs: images, classes, targets
+    extras: Sequence[str] = ()  # rows below Table 2
+    archs: Sequence[str] = ARCHITECTURES  # the study's
+    conditions: Mapping[str, Any] | None = None  # the sixteen under the study's conditions (scripts.conditions)
+    params: Mapping[str, Any] | None = None  # whose data draws `conditions` must share
+    timing: Mapping[str, Any] | None = None  # seconds per training (bench.train_time)
+    reproduced: Sequence[dict] = ()  # one record per host that ran scripts.reproduce
+    robustness: Mapping[str, Any] | None = None  # the winners on further splits (scripts.robustness)
+    trials: Mapping[str, Any] | None = None  # the validation-only trials of the tuned network (scripts.trials)
+
+
+def build_report(inputs: Inputs) -> dict[str, bytes]:
+    """Every output of the report (path relative to the project root → bytes). A section
+    whose input is absent says so (or is left out)."""
+    i = inputs
+    runs, searches, archs, extras = i.runs, i.searches, i.archs, i.extras
     table = table2(runs, searches, archs)
     extra = table2(runs, searches, extras) if extras else None
     tests = comparisons(runs)
     qs = questions(runs)
     best = best_arch(table)
-    curve = read_curve(curve_csv)
     everything = table if extra is None else pd.concat([table, extra])
-    why_not = "no experiments/study_conditions.json" if conditions is None else \
-        (compatible(conditions, params) if params is not None else None)
-    gap = gap_markdown(None if why_not else gap_table(runs, conditions, study_table2(), archs), conditions, why_not)
-    text = results_markdown(table, tests, protocol, extra, curve_meta, qs, gap,
-                            cost_markdown(everything, timing) + "\n" + trials_markdown(trials, runs))
+    why_not = "no experiments/study_conditions.json" if i.conditions is None else \
+        (compatible(i.conditions, i.params) if i.params is not None else None)
+    gap = gap_markdown(None if why_not else gap_table(runs, i.conditions, study_table2(), archs), i.conditions, why_not)
+    text = results_markdown(table, best, tests, i.protocol, extra, i.curve, qs, gap,
+                            cost_markdown(everything, i.timing) + "\n" + trials_markdown(i.trials, runs))
     study_archs = [a for a in archs if a in searches]
-    corrected = corrected_tests(tests, runs, protocol.test_overlap or 0.0)
+    corrected = corrected_tests(tests, runs, i.protocol.test_overlap or 0.0)
     budget = aux_at_equal_budget(searches)
     verdict = verdicts_markdown(verdicts(table, corrected, study_table2(), runs, budget))
     text = text.replace("\n## Protocol\n", f"\n{verdict}\n\n## Protocol\n", 1)
-    text = "\n\n".join([text.rstrip("\n"), reproduction_markdown(list(reproduced)),
-                        margins_markdown(searches, study_archs, split_sizes(protocol.n_pairs, protocol.val_fraction)[1],
-                                         robustness),
-                        dependence_markdown(corrected, spread(runs, study_archs), protocol.test_overlap or 0.0,
-                                            protocol.repeats),
+    n_val = split_sizes(i.protocol.n_pairs, i.protocol.val_fraction)[1]
+    text = "\n\n".join([text.rstrip("\n"), reproduction_markdown(list(i.reproduced)),
+                        margins_markdown(searches, study_archs, n_val, i.robustness),
+                        dependence_markdown(corrected, spread(runs, study_archs), i.protocol.test_overlap or 0.0,
+                                            i.protocol.repeats),
                         budget_markdown(budget)]) + "\n"
     out = {
         "results.md": text.encode(),
-        **metrics_files(summary(table, extra)),
-        "metrics/results.json": _json(results(table, tests, extra, qs)),
+        **metrics_files(summary(table, best, extra)),
+        "metrics/results.json": _json(results(table, best, tests, extra, qs)),
         "plots/accuracy.csv": accuracy_csv(everything).encode(),
         "plots/runs.csv": runs_csv(runs, list(archs) + list(extras)).encode(),
         "plots/budget.csv": budget_csv(curves(searches, study_archs)).encode(),
         "plots/accuracy.png": png_bytes(fig_accuracy(everything, best)),
         "plots/boxplot.png": png_bytes(fig_boxplot(runs, best.split("_")[0])),
-        "plots/curve.png": png_bytes(fig_curve(curve, curve_meta, protocol.epochs)),
-        "plots/pairs.png": png_bytes(fig_pairs(*pairs)),
+        "plots/curve.png": png_bytes(fig_curve(read_curve(i.curve_csv), i.curve, i.protocol.epochs)),
+        "plots/pairs.png": png_bytes(fig_pairs(*i.pairs)),
     }
     assert tuple(p for p in out if not p.startswith(f"{ACCURACY_DIR}/")) == OUTPUTS
     return out

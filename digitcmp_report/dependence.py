@@ -23,6 +23,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
+from digitcmp_report import formats as fmt
 from digitcmp_report.stats import ALPHA, holm
 
 NB_RHO = 0.5  # Nadeau & Bengio's n_test / (n_train + n_test) with n_test = n_train
@@ -83,8 +84,8 @@ def dependence_markdown(corrected: pd.DataFrame, spread_frame: pd.DataFrame, ove
              "| --- | --- | --- | --- | --- | --- |"]
     for r in corrected.itertuples():
         star = lambda sig: " ✱" if sig else ""  # noqa: E731
-        lines.append(f"| {r.a} − {r.b} | {r.diff:+.4f} | {r.p_a_gt_b:.2f} | {r.p_holm:.2g}{star(r.welch_sig)} | "
-                     f"{r.p_nb_holm:.2g}{star(r.nb_sig)} | {r.p_overlap_holm:.2g}{star(r.overlap_sig)} |")
+        lines.append(f"| {r.a} − {r.b} | {r.diff:+.4f} | {r.p_a_gt_b:.2f} | {fmt.p_value(r.p_holm)}{star(r.welch_sig)} | "
+                     f"{fmt.p_value(r.p_nb_holm)}{star(r.nb_sig)} | {fmt.p_value(r.p_overlap_holm)}{star(r.overlap_sig)} |")
     n_welch, n_nb, n_ov = (int(corrected[c].sum()) for c in ("welch_sig", "nb_sig", "overlap_sig"))
     kept = corrected[corrected["welch_sig"] & corrected["nb_sig"]]
     lines += ["", f"✱ p < {ALPHA}. Significant: {n_welch} under Welch, {n_nb} under the N&B correction, {n_ov} at "

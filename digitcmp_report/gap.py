@@ -18,8 +18,9 @@ import pandas as pd
 from scipy import stats
 
 from digitcmp.training.models import ARCHITECTURES
+from digitcmp_report import formats as fmt
 from digitcmp_report.labels import label
-from digitcmp_report.stats import ALPHA, holm, paired_p, welch
+from digitcmp_report.stats import ALPHA, hedges_g_from_stats, holm, paired_p, welch
 
 CONDITIONS_FILE = "experiments/study_conditions.json"
 STUDY_RUNS = 30  # the study's Table 2: 30 repetitions per architecture
@@ -35,10 +36,8 @@ def welch_from_stats(m1: float, s1: float, n1: int, m2: float, s2: float, n2: in
     se = math.sqrt(v1 + v2)
     df = (v1 + v2) ** 2 / (v1**2 / (n1 - 1) + v2**2 / (n2 - 1)) if se else math.nan
     half = float(stats.t.ppf(0.975, df)) * se if se else math.nan
-    pooled = math.sqrt(((n1 - 1) * s1**2 + (n2 - 1) * s2**2) / (n1 + n2 - 2))
-    g = (m1 - m2) / pooled * (1 - 3 / (4 * (n1 + n2) - 9)) if pooled else math.nan
     return {"diff": m1 - m2, "t": float(res.statistic), "df": df, "p": float(res.pvalue),
-            "ci_low": m1 - m2 - half, "ci_high": m1 - m2 + half, "g": g}
+            "ci_low": m1 - m2 - half, "ci_high": m1 - m2 + half, "g": hedges_g_from_stats(m1, s1, n1, m2, s2, n2)}
 
 
 def compatible(conditions: Mapping, params: Mapping) -> str | None:
@@ -75,30 +74,21 @@ def gap_table(runs: Mapping[str, dict], conditions: Mapping, study: pd.DataFrame
     return frame
 
 
-def _p(p: float) -> str:
-    return "—" if not math.isfinite(p) else ("< 0.0001" if p < 1e-4 else f"{p:.4f}")
-
-
-def _pm(mean: float, std: float) -> str:
-    return f"{mean:.4f} ± {std:.4f}"
-
-
 def gap_markdown(table: pd.DataFrame | None, conditions: Mapping | None, why_not: str | None = None) -> str:
     """The section "Why ours differ from the study's" (its heading included)."""
     parts = ["## Why ours differ from the study's", ""]
     if table is None:
         return "\n".join(parts + [f"Not measured here: {why_not}. `python -m scripts.conditions` "
                                   f"writes `{CONDITIONS_FILE}` for this run's params.", ""])
-    rows = [[label(arch), _pm(r["mean"], r["std"]), _pm(r["raw_mean"], r["raw_std"]),
-             _pm(r["study_mean"], r["study_std"]), f"{r['gap']:+.4f}", f"{r['scaling']:+.4f}",
-             "—" if not math.isfinite(r["share"]) else f"{r['share']:.0%}", _p(r["p_scaling_paired"]),
-             _p(r["p_scaling"]), f"{r['g_scaling']:+.2f}", f"{r['left']:+.4f}", _p(r["p_left"]),
+    rows = [[label(arch), fmt.accuracy(r["mean"], r["std"]), fmt.accuracy(r["raw_mean"], r["raw_std"]),
+             fmt.accuracy(r["study_mean"], r["study_std"]), f"{r['gap']:+.4f}", f"{r['scaling']:+.4f}",
+             fmt.cell(r["share"], ".0%"), fmt.p_value(r["p_scaling_paired"]),
+             fmt.p_value(r["p_scaling"]), f"{r['g_scaling']:+.2f}", f"{r['left']:+.4f}", fmt.p_value(r["p_left"]),
              f"{r['g_left']:+.2f}"] for arch, r in table.iterrows()]
     header = ["Architecture", "Ours", "Ours, study's conditions", "Study", "Gap: ours − study",
               "Standardising: ours − raw", "Share of gap", "p (paired)", "p (Welch)", "g",
               "Left: raw − study", "p (Welch)", "g"]
-    lines = ["| " + " | ".join(header) + " |", "|" + "|".join([":---"] + ["---:"] * (len(header) - 1)) + "|"]
-    lines += ["| " + " | ".join(r) + " |" for r in rows]
+    lines = [fmt.table(header, rows)]
     n = len(table)
     scaling_sig = int(((table["p_scaling_paired_holm"] < ALPHA) & (table["scaling"] > 0)).sum())
     scaling_hurts = int(((table["p_scaling_paired_holm"] < ALPHA) & (table["scaling"] < 0)).sum())

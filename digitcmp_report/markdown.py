@@ -11,47 +11,22 @@ import pandas as pd
 from digitcmp_report.layers import describe_layers
 from digitcmp.training.registry import build
 from digitcmp_report.labels import FAMILY_LABELS, label, plural
+from digitcmp_report import formats as fmt
 from digitcmp_report.stats import ALPHA
-from digitcmp_report.tables import best_arch, published_note, value
-
-
-def _acc(mean: float, std: float) -> str:
-    if math.isnan(mean):
-        return "—"
-    return f"{mean:.4f} ± {std:.4f}" if not math.isnan(std) else f"{mean:.4f}"
-
-
-def _p(p: float) -> str:
-    if p is None or not math.isfinite(p):
-        return "—"
-    return f"{p:.1e}" if p < 1e-4 else f"{p:.4f}"  # a number, never rounded to 0
-
-
-def _num_cell(value: Any, spec: str = "g") -> str:
-    if value is None or (isinstance(value, float) and not math.isfinite(value)):
-        return "—"
-    return format(value, spec)
-
-
-def _table(header: Sequence[str], rows: Sequence[Sequence[str]], align: str = "") -> str:
-    align = align or "l" + "r" * (len(header) - 1)
-    rule = ["---:" if a == "r" else ":---" for a in align]
-    lines = ["| " + " | ".join(header) + " |", "| " + " | ".join(rule) + " |"]
-    lines += ["| " + " | ".join(r) + " |" for r in rows]
-    return "\n".join(lines)
+from digitcmp_report.tables import published_note, value
 
 
 def table2_markdown(table: pd.DataFrame, best: str | None = None) -> str:
     """Table 2: ours beside the study's, the difference, runs and diverged runs."""
     rows = []
     for arch, r in table.iterrows():
-        cells = [label(arch), _acc(r["mean"], r["std"]), _acc(r["study_mean"], r["study_std"]),
+        cells = [label(arch), fmt.accuracy(r["mean"], r["std"]), fmt.accuracy(r["study_mean"], r["study_std"]),
                  "—" if math.isnan(r["diff"]) else f"{r['diff']:+.4f}", str(value(r, "n_runs")),
                  str(value(r, "n_diverged"))]
         if arch == best:
             cells = [f"**{c}**" for c in cells]
         rows.append(cells)
-    return _table(["Architecture", "Ours: accuracy ± std", "Study: accuracy ± std", "Ours − study",
+    return fmt.table(["Architecture", "Ours: accuracy ± std", "Study: accuracy ± std", "Ours − study",
                    "Runs", "Diverged"], rows)
 
 
@@ -60,14 +35,14 @@ def hyperparams_markdown(table: pd.DataFrame) -> str:
     with_options = bool(table["options"].astype(bool).any())
     rows = []
     for arch, r in table.iterrows():
-        rows.append([label(arch), _num_cell(value(r, "lr")), _num_cell(value(r, "hidden")),
-                     _num_cell(value(r, "lambda")), r["precision"]] + ([r["options"] or "—"] if with_options else []) +
-                    [_num_cell(r["val_acc"], ".4f"), _num_cell(value(r, "grid_points")),
-                     _num_cell(value(r, "grid_diverged")), _num_cell(r["digit_acc"], ".4f"),
-                     _num_cell(value(r, "parameters"), ",")])
+        rows.append([label(arch), fmt.cell(value(r, "lr")), fmt.cell(value(r, "hidden")),
+                     fmt.cell(value(r, "lambda")), r["precision"]] + ([r["options"] or "—"] if with_options else []) +
+                    [fmt.cell(r["val_acc"], ".4f"), fmt.cell(value(r, "grid_points")),
+                     fmt.cell(value(r, "grid_diverged")), fmt.cell(r["digit_acc"], ".4f"),
+                     fmt.cell(value(r, "parameters"), ",")])
     header = ["Architecture", "lr", "hidden", "λ", "Precision"] + (["Options"] if with_options else []) + [
         "Validation accuracy", "Grid points", "Diverged in grid", "Test digit accuracy", "Parameters"]
-    return _table(header, rows, align="lrrrl" + ("l" if with_options else "") + "rrrrr")
+    return fmt.table(header, rows, align="lrrrl" + ("l" if with_options else "") + "rrrrr")
 
 
 def tests_markdown(tests: pd.DataFrame) -> str:
@@ -79,15 +54,14 @@ def tests_markdown(tests: pd.DataFrame) -> str:
         sig = "yes" if t["p_holm"] < ALPHA else "no"  # NaN (no spread at all): no
         ci = "—" if math.isnan(t["ci_low"]) else f"[{t['ci_low']:+.4f}, {t['ci_high']:+.4f}]"
         rows.append([FAMILY_LABELS.get(t["family"], t["family"]), what, f"{t['diff']:+.4f}", ci,
-                     _num_cell(t["t"], ".2f"), _num_cell(t["df"], ".1f"), _p(t["p"]), _p(t["p_holm"]),
-                     _p(t["p_paired"]), _num_cell(t["g"], "+.2f"), sig])
-    return _table(["Family", "Comparison", "Δ mean", "95% CI of Δ", "t", "df", "p (Welch)", "p (Holm)",
+                     fmt.cell(t["t"], ".2f"), fmt.cell(t["df"], ".1f"), fmt.p_value(t["p"]), fmt.p_value(t["p_holm"]),
+                     fmt.p_value(t["p_paired"]), fmt.cell(t["g"], "+.2f"), sig])
+    return fmt.table(["Family", "Comparison", "Δ mean", "95% CI of Δ", "t", "df", "p (Welch)", "p (Holm)",
                    "p (paired)", "Hedges' g", f"Holm p < {ALPHA}"], rows, align="llrrrrrrrrl")
 
 
 def _effect(row: pd.Series) -> str:
-    p = _p(row["p"])
-    p = f"Welch p {p}" if p.startswith("<") else f"Welch p = {p}"
+    p = f"Welch p = {fmt.p_value(row['p'])}"
     if not row["p"] < ALPHA:
         return f"no significant difference (Δ = {row['diff']:+.4f}, {p})"
     return f"Δ = {row['diff']:+.4f} ({p}, Hedges' g = {row['g']:+.2f})"
@@ -97,9 +71,9 @@ def questions_markdown(qs: pd.DataFrame, parameters: Mapping[str, int] | None = 
     """The tests as a table, then the depth-or-convolution answer in words (with the two
     models' `parameters`, arch → count, where given)."""
     rows = [[t["question"], f"{label(t['a'])} − {label(t['b'])}", f"{t['diff']:+.4f}",
-             f"[{t['ci_low']:+.4f}, {t['ci_high']:+.4f}]", _num_cell(t["t"], ".2f"), _p(t["p"]),
-             _p(t["p_paired"]), _num_cell(t["g"], "+.2f")] for _, t in qs.iterrows()]
-    parts = [_table(["Question", "Δ = a − b", "Δ mean", "95% CI of Δ", "t", "p (Welch)", "p (paired)",
+             f"[{t['ci_low']:+.4f}, {t['ci_high']:+.4f}]", fmt.cell(t["t"], ".2f"), fmt.p_value(t["p"]),
+             fmt.p_value(t["p_paired"]), fmt.cell(t["g"], "+.2f")] for _, t in qs.iterrows()]
+    parts = [fmt.table(["Question", "Δ = a − b", "Δ mean", "95% CI of Δ", "t", "p (Welch)", "p (paired)",
                      "Hedges' g"], rows, align="llrrrrrr")]
     by = {t["test"]: t for _, t in qs.iterrows()}
     if "convolution" in by and "depth_mlp" in by:
@@ -132,7 +106,7 @@ def layers_markdown(arch: str, hidden: int) -> str:
     heads = " and aux head" if model.aux else ""
     note = (f"one branch{heads} serves both digits" if model.sharing
             else f"each digit has its own branch{heads} (same shape, own weights)")
-    return (_table(["Part", "Layer", "Shape", "Parameters"], rows, align="lllr")
+    return (fmt.table(["Part", "Layer", "Shape", "Parameters"], rows, align="lllr")
             + f"\n\nReLU after each hidden Conv2d and Linear layer; {note}; {total:,} parameters in all.")
 
 
@@ -213,13 +187,12 @@ def data_markdown(p: Protocol) -> str:
         f"of this pool, not of MNIST at large.")
 
 
-def results_markdown(table: pd.DataFrame, tests: pd.DataFrame, protocol: Protocol,
+def results_markdown(table: pd.DataFrame, best: str, tests: pd.DataFrame, protocol: Protocol,
                      extras: pd.DataFrame | None = None, curve: Mapping[str, Any] | None = None,
                      qs: pd.DataFrame | None = None, gap: str = "", cost: str = "") -> str:
     """results.md: Table 2 reproduced, hyperparameters, tests, the best model, figures;
     `gap` and `cost`: the sections on why ours differ from the study's (digitcmp_report.gap)
-    and on what the best models cost (digitcmp_report.cost)."""
-    best = best_arch(table)
+    and on what the best models cost (digitcmp_report.cost); `best`: the best of `table`."""
     b = table.loc[best]
     study_best = str(table["study_mean"].idxmax())
     n_sig = int((tests["p_holm"] < ALPHA).sum())
@@ -246,8 +219,8 @@ def results_markdown(table: pd.DataFrame, tests: pd.DataFrame, protocol: Protoco
         parts += ["", "Beyond the study (not in its Table 2):", "", table2_markdown(extras)]
     parts += [
         "",
-        f"Our best: **{label(best)}**, {_acc(b['mean'], b['std'])} (the study's best: "
-        f"{label(study_best)}, {_acc(table.loc[study_best, 'study_mean'], table.loc[study_best, 'study_std'])}).",
+        f"Our best: **{label(best)}**, {fmt.accuracy(b['mean'], b['std'])} (the study's best: "
+        f"{label(study_best)}, {fmt.accuracy(table.loc[study_best, 'study_mean'], table.loc[study_best, 'study_std'])}).",
         "",
         *([data_markdown(protocol), ""] if protocol.test_overlap is not None else []),
         "## Chosen hyperparameters",

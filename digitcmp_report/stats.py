@@ -21,16 +21,23 @@ from digitcmp.errors import UserError
 ALPHA = 0.05  # significance level of every test the report reads
 
 
-def hedges_g(a: Sequence[float], b: Sequence[float]) -> float:
-    """(mean a − mean b) / pooled sample std × (1 − 3/(4(n₁+n₂)−9)); NaN if undefined."""
-    a, b = np.asarray(a, dtype=float), np.asarray(b, dtype=float)
-    n1, n2 = len(a), len(b)
+def hedges_g_from_stats(m1: float, s1: float, n1: int, m2: float, s2: float, n2: int) -> float:
+    """(m1 − m2) / pooled sample std × (1 − 3/(4(n₁+n₂)−9)), from two means, sample stds
+    and run counts; NaN if undefined."""
     if n1 < 2 or n2 < 2:
         return math.nan
-    pooled = math.sqrt(((n1 - 1) * a.var(ddof=1) + (n2 - 1) * b.var(ddof=1)) / (n1 + n2 - 2))
+    pooled = math.sqrt(((n1 - 1) * s1**2 + (n2 - 1) * s2**2) / (n1 + n2 - 2))
     if pooled == 0:
         return math.nan
-    return float((a.mean() - b.mean()) / pooled * (1 - 3 / (4 * (n1 + n2) - 9)))
+    return float((m1 - m2) / pooled * (1 - 3 / (4 * (n1 + n2) - 9)))
+
+
+def hedges_g(a: Sequence[float], b: Sequence[float]) -> float:
+    """Hedges' g of two samples of runs."""
+    a, b = np.asarray(a, dtype=float), np.asarray(b, dtype=float)
+    if len(a) < 2 or len(b) < 2:
+        return math.nan
+    return hedges_g_from_stats(a.mean(), a.std(ddof=1), len(a), b.mean(), b.std(ddof=1), len(b))
 
 
 def welch(a: Sequence[float], b: Sequence[float]) -> dict[str, float]:

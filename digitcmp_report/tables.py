@@ -189,7 +189,7 @@ def _arch_entry(row: pd.Series) -> dict[str, Any]:
     return {k: value(row, k) for k in ("mean", "std", "n_diverged", "lr", "hidden", "lambda")}
 
 
-def summary(table: pd.DataFrame, extras: pd.DataFrame | None = None) -> dict[str, Any]:
+def summary(table: pd.DataFrame, best: str, extras: pd.DataFrame | None = None) -> dict[str, Any]:
     """The metrics DVC shows, what users compare across experiments: `<arch>` → its `mean`
     and `std` of test accuracy, and `best`, the study's best of its sixteen (Table 2's bold
     row). Nothing else, so that `dvc metrics diff` is one line per changed number and
@@ -197,11 +197,11 @@ def summary(table: pd.DataFrame, extras: pd.DataFrame | None = None) -> dict[str
     everything = table if extras is None else pd.concat([table, extras])
     out: dict[str, Any] = {arch: {"mean": _num(row["mean"]), "std": _num(row["std"])}
                            for arch, row in everything.iterrows()}
-    out["best"] = best_arch(table)
+    out["best"] = best
     return out
 
 
-def results(table: pd.DataFrame, tests: pd.DataFrame, extras: pd.DataFrame | None = None,
+def results(table: pd.DataFrame, best: str, tests: pd.DataFrame, extras: pd.DataFrame | None = None,
             qs: pd.DataFrame | None = None) -> dict[str, Any]:
     """results.md's numbers as data (metrics/results.json, not a declared DVC metric): per
     architecture mean, std, diverged runs and the chosen hyperparameters; the best; and
@@ -210,7 +210,6 @@ def results(table: pd.DataFrame, tests: pd.DataFrame, extras: pd.DataFrame | Non
     out: dict[str, Any] = {arch: _arch_entry(row) for arch, row in table.iterrows()}
     for arch, row in (extras if extras is not None else pd.DataFrame()).iterrows():
         out[arch] = _arch_entry(row)
-    best = best_arch(table)
     out["best"] = {"arch": best, "mean": _num(table.loc[best, "mean"]), "std": _num(table.loc[best, "std"])}
     out["tests"] = {}
     for _, t in tests.iterrows():
@@ -238,11 +237,9 @@ def runs_csv(runs: Mapping[str, dict], archs: Sequence[str]) -> str:
     return csv_text(["arch", "run", "test_acc"], rows)
 
 
-def grid_axes(searches: Mapping[str, dict]) -> tuple[list[float], list[int], list[float]]:
-    """The lr, hidden and λ values the grid searches actually ran (sorted)."""
+def grid_axes(searches: Mapping[str, dict]) -> dict[str, list]:
+    """The lr, hidden and λ values the grid searches actually ran (sorted), named as `markdown.Protocol`'s fields."""
     points = [p for s in searches.values() for p in s["grid"]]
-    lrs = sorted({p["lr"] for p in points})
-    hiddens = sorted({p["hidden"] for p in points})
-    lams = sorted({p["lambda"] for p in points if p["lambda"] is not None})
-    return lrs, hiddens, lams
+    return {"lr": sorted({p["lr"] for p in points}), "hidden": sorted({p["hidden"] for p in points}),
+            "lam": sorted({p["lambda"] for p in points if p["lambda"] is not None})}
 

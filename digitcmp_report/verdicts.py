@@ -14,6 +14,7 @@ Rules (stated in the table's note, applied here):
 import pandas as pd
 from scipy import stats
 
+from digitcmp_report import formats as fmt
 from digitcmp_report.dependence import NB_RHO, corrected_t
 from digitcmp_report.stats import ALPHA
 
@@ -69,7 +70,7 @@ def verdicts(table: pd.DataFrame, corrected: pd.DataFrame, study: pd.DataFrame, 
     is_best = best == STUDY_BEST
     out.append({"claim": "Conv2_sharing_aux is the best of the sixteen", "study": "highest mean of its Table 2",
                 "ours": f"our best: {best}; over the runner-up {second}: Δ {ranked.iloc[0] - ranked.iloc[1]:+.4f}, "
-                        f"N&B-corrected p = {p:.2g}",
+                        f"N&B-corrected p = {fmt.p_value(p)}",
                 "verdict": ("reproduced" if p < ALPHA else "partly") if is_best else "not",
                 "why": ("best, and significantly ahead" if p < ALPHA else "best, but not significantly ahead of "
                         "the runner-up") if is_best else "another architecture is our best"})

@@ -25,7 +25,7 @@ from digitcmp.training.models import ARCHITECTURES
 from digitcmp.training.pairs import Prepared, make_pairs
 from digitcmp.stage import run_stage
 from digitcmp.pipeline import outputs
-from digitcmp_report.build import ACCURACY_DIR, build_report
+from digitcmp_report.build import ACCURACY_DIR, Inputs, build_report
 from digitcmp_report.cost import TIME_COMMAND, TIME_FILE, TIME_KEYS
 from digitcmp_report.gap import CONDITIONS_FILE
 from digitcmp_report.markdown import Protocol
@@ -62,21 +62,20 @@ def main(argv: list[str]) -> None:
     data, train = params["data"], params["train"]
     extras = list(params["extras"])
     runs, searches = (read_results(kind, list(ARCHITECTURES) + extras) for kind in ("runs", "search"))
-    curve_text = curve_csv(LIVE_DIR)
     prepared = load_prepared("data/prepared", {k: data[k] for k in ("source", "seed", "n_pairs")})
-    protocol = Protocol(data["source"], data["n_pairs"], data["seed"], train["epochs"], train["batch_size"],
-                        train["val_fraction"], train["repeats"], *grid_axes({a: searches[a] for a in ARCHITECTURES}),
-                        train["standardise"], test_overlap=mean_test_overlap(prepared.draws),
-                        test_pool=len(prepared.pools.test_labels))
-    conditions = read_json(CONDITIONS_FILE) if Path(CONDITIONS_FILE).is_file() else None
-    timing = read_output(TIME_FILE, TIME_KEYS, TIME_COMMAND) if Path(TIME_FILE).is_file() else None
-    trials = read_output(TRIALS_FILE, {}, TRIALS_COMMAND) if Path(TRIALS_FILE).is_file() else None
-    curve = read_output("metrics/curve.json", {"arch": str}, "dvc repro curve")
-    files = build_report(runs, searches, protocol, curve_text, curve,
-                           example_pairs(prepared), extras=extras, conditions=conditions, params=params,
-                           timing=timing, reproduced=read_all(),
-                           robustness=read_json(ROBUSTNESS) if Path(ROBUSTNESS).is_file() else None,
-                           trials=trials)
+    protocol = Protocol(source=data["source"], n_pairs=data["n_pairs"], seed=data["seed"], epochs=train["epochs"],
+                        batch_size=train["batch_size"], val_fraction=train["val_fraction"], repeats=train["repeats"],
+                        **grid_axes({a: searches[a] for a in ARCHITECTURES}), standardise=train["standardise"],
+                        test_overlap=mean_test_overlap(prepared.draws), test_pool=len(prepared.pools.test_labels))
+    present = lambda path: Path(path).is_file()  # noqa: E731  (an experiment not run: its section says so)
+    files = build_report(Inputs(
+        runs=runs, searches=searches, protocol=protocol, curve_csv=curve_csv(LIVE_DIR),
+        curve=read_output("metrics/curve.json", {"arch": str}, "dvc repro curve"), pairs=example_pairs(prepared),
+        extras=extras, params=params, reproduced=read_all(),
+        conditions=read_json(CONDITIONS_FILE) if present(CONDITIONS_FILE) else None,
+        timing=read_output(TIME_FILE, TIME_KEYS, TIME_COMMAND) if present(TIME_FILE) else None,
+        robustness=read_json(ROBUSTNESS) if present(ROBUSTNESS) else None,
+        trials=read_output(TRIALS_FILE, {}, TRIALS_COMMAND) if present(TRIALS_FILE) else None))
     write_all(files)
     for stale in set(Path(ACCURACY_DIR).glob("*.json")) - {Path(p) for p in files}:
         stale.unlink()  # an architecture no longer in params.yaml (DVC removes them itself)

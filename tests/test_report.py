@@ -21,7 +21,8 @@ from digitcmp.live import NAMES as LIVE_NAMES, live_files, tsv_path
 from digitcmp.training.models import ARCHITECTURES, FAMILIES
 from digitcmp.training.registry import build, uses_lambda
 from digitcmp_report import markdown, stats as st, tables
-from digitcmp_report.build import OUTPUTS, build_report
+from digitcmp_report import formats as fmt
+from digitcmp_report.build import OUTPUTS, Inputs, build_report
 from digitcmp_report.labels import label
 from tests.dvcproject import dvc
 
@@ -65,10 +66,15 @@ def pairs(n: int = 8):
             (classes[:, 0] <= classes[:, 1]).astype(np.int64))
 
 
+def inputs(runs, searches, **more) -> Inputs:
+    return Inputs(runs=runs, searches=searches, protocol=PROTOCOL, curve_csv=CURVE_CSV, curve=CURVE_META,
+                  pairs=pairs(), **more)
+
+
 @pytest.fixture(scope="module")
 def built():
     runs, searches = synthetic_runs()
-    return runs, build_report(runs, searches, PROTOCOL, CURVE_CSV, CURVE_META, pairs())
+    return runs, build_report(inputs(runs, searches))
 
 
 def table_rows(markdown: str, heading: str) -> list[list[str]]:
@@ -124,7 +130,7 @@ def test_t_tests_equal_a_direct_scipy_welch_on_the_stored_runs(built):
             assert got["diff"] == pytest.approx(np.mean(a) - np.mean(b), abs=1e-12)
             assert got["p_paired"] == pytest.approx(stats.ttest_rel(a, b).pvalue, rel=1e-12)
             assert got["g"] == pytest.approx(st.hedges_g(a, b), rel=1e-12)
-            row = f"| {direct.statistic:.2f} | {direct.df:.1f} | {markdown._p(direct.pvalue)} |"
+            row = f"| {direct.statistic:.2f} | {direct.df:.1f} | {fmt.p_value(direct.pvalue)} |"
             assert row in md  # t, df and p in results.md's significance table
     all_p = [tests[f][k]["p"] for f in FAMILIES for k, *_ in tables.COMPARISONS]
     all_holm = [tests[f][k]["p_holm"] for f in FAMILIES for k, *_ in tables.COMPARISONS]
@@ -158,8 +164,19 @@ def test_declared_metrics_are_means_stds_and_the_best_only(built):
                          "std": pytest.approx(np.std(runs[arch]["test_acc"], ddof=1))}
 
 
-def test_small_p_values_print_as_numbers():
-    assert markdown._p(3.2e-7) == "3.2e-07" and markdown._p(0.01234) == "0.0123" and markdown._p(None) == "—"
+def test_small_p_values_print_as_numbers_and_near_alpha_keep_four_decimals():
+    assert fmt.p_value(3.2e-7) == "3.2e-07" and fmt.p_value(0.01234) == "0.0123" and fmt.p_value(None) == "—"
+    assert fmt.p_value(0.0496) == "0.0496" and fmt.p_value(0.0001) == "0.0001" and fmt.p_value(9.9e-5) == "9.9e-05"
+    assert fmt.p_value(math.nan) == "—"
+
+
+def test_every_p_value_in_results_md_is_written_one_way(built):
+    md = built[1]["results.md"].decode()
+    written = re.findall(r"\bp = (\S+?)(?=[,;)]|\s)", md)
+    assert written, "no p-value found"
+    for p in written:
+        assert re.fullmatch(r"[01]\.\d{4}|[1-9]\.\de-\d\d|—", p), p
+    assert "< 0.0001" not in md
 
 
 def test_accuracy_figure_bolds_tables_best_not_a_better_extra():
@@ -195,7 +212,7 @@ def test_every_output_is_written_and_pngs_are_byte_identical_on_rerun(built):
             assert blob.startswith(b"\x89PNG\r\n\x1a\n")
             assert b"Software" not in blob and b"tIME" not in blob
     runs2, searches2 = synthetic_runs()
-    again = build_report(runs2, searches2, PROTOCOL, CURVE_CSV, CURVE_META, pairs())
+    again = build_report(inputs(runs2, searches2))
     assert again == out
 
 
@@ -213,8 +230,7 @@ def test_csv_plot_data(built):
 def test_extras_get_their_own_rows_below_table2():
     runs, searches = synthetic_runs(archs=list(ARCHITECTURES) + ["deepmlp_sharing_aux"])
     runs["deepmlp_sharing_aux"].update(activation="tanh", dropout=0.25, **{"lambda": 0.5})  # an extra: options
-    out = build_report(runs, searches, PROTOCOL, CURVE_CSV, CURVE_META, pairs(),
-                              extras=["deepmlp_sharing_aux"])
+    out = build_report(inputs(runs, searches, extras=["deepmlp_sharing_aux"]))
     md = out["results.md"].decode()
     assert len(table_rows(md, "## Table 2")) == 16
     extra = table_rows(md, "Beyond the study")
@@ -240,6 +256,8 @@ def test_best_model_layers_are_the_studys_table3():
 def test_missing_or_damaged_results_name_the_file_and_the_stage(tmp_path, monkeypatch):
     from stages.report import read_results
 
+    for name in ("dvc.yaml", "params.yaml"):  # where the stage finds the study's outputs
+        shutil.copy(ROOT / name, tmp_path / name)
     monkeypatch.chdir(tmp_path)
     (tmp_path / "metrics/runs").mkdir(parents=True)
     with pytest.raises(UserError, match=r"^metrics/runs/conv2_sharing_aux.json: missing; run `dvc repro study@conv2_sharing_aux`"):
@@ -259,7 +277,7 @@ def test_nan_statistics_become_null_not_invalid_json():
     for arch in ("mlp_sharing_aux", "mlp_nosharing_aux"):
         runs[arch].update(mean=0.75, std=0.0)
     table, tests = tables.table2(runs, searches), tables.comparisons(runs)
-    data = tables.results(table, tests)
+    data = tables.results(table, tables.best_arch(table), tests)
     json.dumps(data, allow_nan=False)
     assert data["tests"]["mlp"]["sharing_vs_nosharing_aux"]["p"] is None
     assert not re.search(r"\bnan\b", markdown.tests_markdown(tests), re.IGNORECASE)
