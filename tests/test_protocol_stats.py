@@ -59,6 +59,9 @@ def test_hedges_g_by_hand():
     assert math.isnan(report.hedges_g(B, [0.8])) and math.isnan(report.hedges_g([0.8, 0.8], [0.7, 0.7]))  # no spread
     two = report.hedges_g([0.80, 0.84], [0.70, 0.72])  # two runs each are enough
     assert two == pytest.approx((0.11 / math.sqrt((0.0008 + 0.0002) / 2)) * (1 - 3 / 7))
+    # the same from means, sample stds and counts (the study's published Table 2 has only these)
+    assert report.hedges_g_from_stats(0.82, math.sqrt(0.0008), 2, 0.71, math.sqrt(0.0002), 2) == pytest.approx(two)
+    assert math.isnan(report.hedges_g_from_stats(0.82, 0.0, 30, 0.71, 0.0, 30))
 
 
 def test_paired_t_test_over_draws_by_hand():

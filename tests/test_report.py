@@ -137,15 +137,6 @@ def test_t_tests_equal_a_direct_scipy_welch_on_the_stored_runs(built):
     assert all_holm == pytest.approx(st.holm(all_p))
 
 
-def test_hedges_g_by_hand():
-    a, b = [0.80, 0.82, 0.84, 0.83], [0.78, 0.80, 0.79, 0.77]
-    s1, s2 = np.var(a, ddof=1), np.var(b, ddof=1)
-    pooled = math.sqrt((3 * s1 + 3 * s2) / 6)
-    d = (np.mean(a) - np.mean(b)) / pooled
-    assert st.hedges_g(a, b) == pytest.approx(d * (1 - 3 / (4 * 8 - 9)))
-    assert math.isnan(st.hedges_g([0.8, 0.8], [0.8, 0.8]))  # no spread: undefined, not inf
-
-
 def test_holm_matches_the_textbook_example():
     # Holm (1979)-style: sorted p × (m, m-1, ...), made monotone, capped at 1; NaN ignored.
     got = st.holm([0.01, 0.04, 0.03, 0.005, math.nan])
