@@ -23,9 +23,7 @@ ALPHA = 0.05  # significance level of every test the report reads
 
 def hedges_g_from_stats(m1: float, s1: float, n1: int, m2: float, s2: float, n2: int) -> float:
     """(m1 − m2) / pooled sample std × (1 − 3/(4(n₁+n₂)−9)), from two means, sample stds
-    and run counts; NaN if undefined."""
-    if n1 < 2 or n2 < 2:
-        return math.nan
+    and run counts (two or more each); NaN without any spread."""
     pooled = math.sqrt(((n1 - 1) * s1**2 + (n2 - 1) * s2**2) / (n1 + n2 - 2))
     if pooled == 0:
         return math.nan

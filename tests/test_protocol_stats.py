@@ -49,6 +49,7 @@ def test_holm_adjustment_by_hand():
     assert report.holm([0.02]) == pytest.approx([0.02])
 
 
+@pytest.mark.filterwarnings("error")  # a single run is refused, not fed to a std of one value
 def test_hedges_g_by_hand():
     n1, n2 = len(A), len(B)
     pooled = math.sqrt(((n1 - 1) * np.var(A, ddof=1) + (n2 - 1) * np.var(B, ddof=1)) / (n1 + n2 - 2))
