@@ -69,4 +69,19 @@ def margins_markdown(searches, archs, n_val: int, robustness: dict | None) -> st
             row += f" {r['winner_changes']} of {r['further_splits']} |" if r else " — |"
         lines.append(row)
     lines += ["", f"{n_fragile} of {len(archs)} winners are within the validation set's noise."]
+    if robust:
+        lines[-1] += " " + robustness_summary({a: robust[a] for a in archs if a in robust}, searches)
     return "\n".join(lines)
+
+
+def robustness_summary(robust: dict, searches) -> str:
+    """How often a further split changed the winner, over all architectures and by grid size."""
+    def changed(group: list[str]) -> str:
+        return f"{sum(robust[a]['winner_changes'] for a in group)} of {sum(robust[a]['further_splits'] for a in group)}"
+    by_size: dict[int, list[str]] = {}
+    for arch in robust:
+        by_size.setdefault(len(searches[arch]["grid"]), []).append(arch)
+    sizes = "; ".join(f"{'searches of ' if i == 0 else 'of '}{n} grid points: {changed(group)}"
+                      for i, (n, group) in enumerate(sorted(by_size.items())))
+    return (f"Further splits picked another winner in {changed(list(robust))} searches ({sizes}): the tuning "
+            "variance that the study's single split hides.")
