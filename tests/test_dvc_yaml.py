@@ -49,3 +49,10 @@ def test_an_architectures_results_are_where_dvc_yaml_says():
                                     Path(f"metrics/extras/runs/{extra}.json"))
     with pytest.raises(UserError, match=r"^nope: no stage of dvc\.yaml studies it; allowed: "):
         outputs("nope", ROOT)
+
+
+def test_the_report_stage_declares_every_file_the_report_writes_and_nothing_else():
+    from digitcmp_report.build import ACCURACY_DIR, OUTPUTS
+
+    declared = {next(iter(out)) if isinstance(out, dict) else out for out in PIPELINE["stages"]["report"]["outs"]}
+    assert declared == {*OUTPUTS, ACCURACY_DIR}
