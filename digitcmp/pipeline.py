@@ -41,6 +41,11 @@ def _members(foreach: object, root: Path) -> list[str]:
     return list(foreach)
 
 
+def studied(root: Path = Path()) -> list[str]:
+    """Every architecture a stage of dvc.yaml studies: the sixteen, then params.yaml's extras."""
+    return [arch for foreach, _ in _groups(root).values() for arch in _members(foreach, root)]
+
+
 def outputs(arch: str, root: Path = Path()) -> Outputs:
     """`arch`'s stage and result files (relative to `root`, where dvc.yaml is), as dvc.yaml names them."""
     for name, (foreach, words) in _groups(root).items():

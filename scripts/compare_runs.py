@@ -17,9 +17,8 @@ import subprocess
 
 from digitcmp.errors import UserError
 from digitcmp.files import check_output, read_output
-from digitcmp.training.registry import NAMES
 from digitcmp.stage import run_stage
-from digitcmp.pipeline import outputs
+from digitcmp.pipeline import outputs, studied
 
 RUNS = {"test_acc": list}  # what the paired comparison reads of each runs file (and lr, hidden, lambda if there)
 from digitcmp_report.stats import paired_change, paired_change_text
@@ -57,7 +56,7 @@ def runs_at(revision: str | None) -> dict[str, dict]:
     """Each architecture's runs JSON at a git revision (None: the workspace), those that exist."""
     runs = {}
     commit = commit_of(revision) if revision is not None else None
-    for arch in NAMES:
+    for arch in studied():
         path = outputs(arch).runs.as_posix()
         remedy = f"dvc repro {outputs(arch).stage}"
         if revision is None:

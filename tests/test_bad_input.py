@@ -30,7 +30,7 @@ from digitcmp import params as P
 from digitcmp.data import prepare_arrays, save_prepared
 from digitcmp.errors import UserError
 from digitcmp.search import grid_points
-from tests.dvcproject import ROOT, TINY, with_pairs
+from tests.dvcproject import ROOT, TINY, study_argv, with_pairs
 
 MNIST = {"source": "mnist", "root": "data/mnist", "download": False, "n_pairs": 10, "seed": 0}
 RAW = Path("data/mnist/MNIST/raw")
@@ -140,7 +140,12 @@ NOT_ALLOWED = r"is not allowed; allowed: "
 HINT = r"; rerun `dvc repro -f prepare`$"
 IDX_HINT = r"; allowed: an uncompressed MNIST IDX file \(replace it, or delete it and set data.download: true\)$"
 BIG = 2**70  # beyond int64
-STUDY = ["study", "mlp_sharing_aux"]
+def study(arch: str) -> list[str]:
+    """The study stage's arguments for `arch`, as dvc.yaml's command gives them."""
+    return ["study", *study_argv(arch)[3:]]
+
+
+STUDY = study("mlp_sharing_aux")
 
 CASES = [
     # Grids: each value once (top-level axes, extras' axes and options), compared after casting.
@@ -168,11 +173,11 @@ CASES = [
          r"\(1 at once\); allowed: a grid whose trainings fit in this machine's [\d,.]+ GiB$",
          {"hidden": [10**12]}, proc=True),
     Case("hidden-beyond-int64", STUDY, rf"^hidden: {BIG} needs about", {"hidden": [16, BIG]}),
-    Case("hidden-1e7-conv", ["study", "conv2_sharing_noaux"], r"^hidden: 10000000 needs about", {"hidden": [10**7]}),
-    Case("extra-hidden-1e9", ["study", "deepmlp_sharing_aux"],
+    Case("hidden-1e7-conv", study("conv2_sharing_noaux"), r"^hidden: 10000000 needs about", {"hidden": [10**7]}),
+    Case("extra-hidden-1e9", study("deepmlp_sharing_aux"),
          r"^extras\.deepmlp_sharing_aux: lr 0\.001, hidden 1000000000, lambda 0\.5, depth 2.* needs about",
          {"extras.deepmlp_sharing_aux.hidden": 10**9}),
-    Case("extra-width-1e9", ["study", "probcmp_conv"], r"^extras\.probcmp_conv\.width: 1000000000 " + NOT_ALLOWED
+    Case("extra-width-1e9", study("probcmp_conv"), r"^extras\.probcmp_conv\.width: 1000000000 " + NOT_ALLOWED
          + r"an integer from 1 to 256$", {"extras.probcmp_conv.width": 10**9}),
     Case("extra-depth-1e9", ["prepare"], r"^extras\.deepmlp_sharing_aux\.depth: 1000000000 " + NOT_ALLOWED
          + r"an integer from 1 to 64$", {"extras.deepmlp_sharing_aux.depth": 10**9}),
@@ -198,7 +203,7 @@ CASES = [
     Case("unknown-train-key", ["check"], r"^train\.epoch: unknown key \(did you mean 'epochs'\?\)", {"train.epoch": 3}),
     Case("unknown-extra-option", ["check"], r"^extras\.probcmp_conv\.widht: unknown key \(did you mean 'width'\?\)",
          {"extras.probcmp_conv.widht": 8}),
-    Case("extra-without-grid", ["study", "probcmp_conv"], r"^extras\.probcmp_conv: missing",
+    Case("extra-without-grid", study("probcmp_conv"), r"^extras\.probcmp_conv: missing",
          {"extras": {}}),
     Case("unknown-arch", ["study", "conv3_sharing_aux"], r"^architecture: 'conv3_sharing_aux' " + NOT_ALLOWED),
     Case("params-not-yaml", ["prepare"], r"^params\.yaml: not valid YAML",

@@ -438,6 +438,8 @@ def test_compare_runs_on_a_damaged_runs_file_is_one_line(tmp_path, committed, wo
     path = repo / f"metrics/runs/{ARCH}.json"
     path.parent.mkdir(parents=True)
     path.write_text(committed)
+    for name in ("dvc.yaml", "params.yaml"):  # where compare_runs finds each architecture's runs file
+        shutil.copy(Path(__file__).resolve().parents[1] / name, repo / name)
     for args in (["init", "-q"], ["add", "-A"], ["-c", "user.email=t@digitcmp.invalid", "-c", "user.name=t", "commit",
                                                  "-qm", "runs"]):
         subprocess.run(["git", *args], cwd=repo, check=True, timeout=60)
